@@ -1,0 +1,61 @@
+// Command gateway runs DouVo's public HTTP API beside its Dapr sidecar.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/douvo/douvo/gateway"
+	"github.com/douvo/douvo/internal/platform/boot"
+	"github.com/douvo/douvo/internal/platform/config"
+	"github.com/douvo/douvo/internal/platform/web"
+	"github.com/douvo/douvo/services/user"
+)
+
+// Config is the gateway's configuration.
+type Config struct {
+	config.Server
+	Sidecar config.Sidecar
+	Limits  gateway.Limits
+	// SecretStore is the Dapr secret store holding the token signing key.
+	SecretStore string `env:"SECRET_STORE" envDefault:"secretstore"`
+	// SigningKeySecret names the secret holding the token signing key.
+	SigningKeySecret string `env:"TOKEN_SIGNING_KEY_SECRET" envDefault:"token-signing-key"`
+	// TokenTTL is how long an issued token stays valid.
+	TokenTTL time.Duration `env:"TOKEN_TTL" envDefault:"168h"`
+}
+
+func main() { boot.Main(gateway.AppID, run) }
+
+func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
+	env, err := boot.Connect(ctx, gateway.AppID, logger, cfg.Server, cfg.Sidecar)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+
+	secret, err := env.Sidecar.Dapr.GetSecret(ctx, cfg.SecretStore, cfg.SigningKeySecret, nil)
+	if err != nil {
+		return fmt.Errorf("read token signing key: %w", err)
+	}
+	tokens, err := gateway.NewTokens([]byte(secret[cfg.SigningKeySecret]), cfg.TokenTTL)
+	if err != nil {
+		return err
+	}
+	gw := gateway.New(user.NewClient(env.Sidecar), tokens, cfg.Limits)
+
+	app := web.New(web.Options{
+		Name:           gateway.AppID,
+		Logger:         logger,
+		Telemetry:      env.Telemetry,
+		RequestTimeout: cfg.RequestTimeout,
+		Public:         true,
+		Ready: func(ctx context.Context) error {
+			return env.Sidecar.Ready(ctx, cfg.SecretStore)
+		},
+	})
+	gw.Routes(app)
+	return env.Serve(ctx, app)
+}

@@ -1,0 +1,96 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/douvo/douvo/internal/platform/web"
+	"github.com/douvo/douvo/services/user"
+)
+
+// User is the client's User object: the user service's view plus whether
+// the caller follows this user.
+type User struct {
+	user.User
+	IsFollow bool `json:"is_follow"`
+}
+
+type authResponse struct {
+	web.Status
+	UserID int64  `json:"user_id"`
+	Token  string `json:"token"`
+}
+
+type userResponse struct {
+	web.Status
+	User User `json:"user"`
+}
+
+// authFields are the keys register and login answers carry even on failure,
+// since clients read them unconditionally.
+var authFields = fiber.Map{"user_id": 0, "token": ""}
+
+func (g *Gateway) register(c *fiber.Ctx) error {
+	return g.issue(c, g.users.Register)
+}
+
+func (g *Gateway) login(c *fiber.Ctx) error {
+	return g.issue(c, g.users.Login)
+}
+
+// issue runs a credential check (register or login) and answers with the
+// user id and a fresh token.
+func (g *Gateway) issue(c *fiber.Ctx, check func(ctx context.Context, name, password string) (int64, error)) error {
+	name, err := requireParam(c, "username")
+	if err != nil {
+		return web.WithFields(err, authFields)
+	}
+	password, err := requireParam(c, "password")
+	if err != nil {
+		return web.WithFields(err, authFields)
+	}
+	id, err := check(c.UserContext(), name, password)
+	if err != nil {
+		return web.WithFields(err, authFields)
+	}
+	token, err := g.tokens.Issue(id)
+	if err != nil {
+		return web.WithFields(err, authFields)
+	}
+	return c.JSON(authResponse{Status: web.OK(), UserID: id, Token: token})
+}
+
+func (g *Gateway) userInfo(c *fiber.Ctx) error {
+	id := viewer(c)
+	if param(c, "user_id") != "" || id == 0 {
+		var err error
+		if id, err = idParam(c, "user_id"); err != nil {
+			return err
+		}
+	}
+	users, err := g.compose(c.UserContext(), []int64{id})
+	if err != nil {
+		return err
+	}
+	u, ok := users[id]
+	if !ok {
+		return user.ErrNotFound
+	}
+	return c.JSON(userResponse{Status: web.OK(), User: u})
+}
+
+// compose resolves ids into client User objects in a fixed number of service
+// calls, whatever the number of ids.
+func (g *Gateway) compose(ctx context.Context, ids []int64) (map[int64]User, error) {
+	found, err := g.users.Batch(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("compose users: %w", err)
+	}
+	out := make(map[int64]User, len(found))
+	for _, u := range found {
+		out[u.ID] = User{User: u}
+	}
+	return out, nil
+}

@@ -1,0 +1,99 @@
+package sidecar
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+
+	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/douvo/douvo/internal/platform/apierr"
+)
+
+// maxErrorBody bounds how much of a failed response is read for its envelope.
+const maxErrorBody = 64 << 10
+
+// envelope is the status part of every DouVo response.
+type envelope struct {
+	StatusCode *int32 `json:"status_code"`
+	StatusMsg  string `json:"status_msg"`
+}
+
+// Invoke calls method path on the app appID through the sidecar with in as
+// its JSON body (nil for none) and decodes the JSON answer into out (nil to
+// discard it). An answer whose envelope reports a failure comes back as the
+// *apierr.Error it describes; a target that cannot be reached comes back as
+// apierr.Unavailable.
+func (s *Sidecar) Invoke(ctx context.Context, appID, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encode %s request: %w", appID, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	return s.InvokeStream(ctx, appID, method, path, "application/json", body, -1, out)
+}
+
+// InvokeStream is Invoke with a body streamed from r, of the given content
+// type and length (-1 when unknown), so that large uploads pass through
+// without being held in memory.
+func (s *Sidecar) InvokeStream(ctx context.Context, appID, method, path, contentType string,
+	r io.Reader, length int64, out any,
+) error {
+	target := s.httpBase + "/v1.0/invoke/" + url.PathEscape(appID) + "/method/" + path
+	req, err := http.NewRequestWithContext(ctx, method, target, r)
+	if err != nil {
+		return fmt.Errorf("build %s request: %w", appID, err)
+	}
+	if r != nil {
+		req.Header.Set("Content-Type", contentType)
+		req.ContentLength = length
+	}
+	req.Header.Set("Accept", "application/json")
+	if s.token != "" {
+		req.Header.Set("dapr-api-token", s.token)
+	}
+	s.propagator.Inject(ctx, propagation.HeaderCarrier(req.Header))
+
+	resp, err := s.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("invoke %s %s: %w", appID, path,
+				apierr.New(apierr.Unavailable, appID+" service did not answer in time"))
+		}
+		return fmt.Errorf("invoke %s %s: %w: %w", appID, path,
+			apierr.New(apierr.Unavailable, appID+" service is unavailable"), err)
+	}
+	defer resp.Body.Close()
+
+	if resp.StatusCode/100 != 2 {
+		return decodeFailure(appID, resp)
+	}
+	if out == nil {
+		_, err = io.Copy(io.Discard, resp.Body)
+		return err
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("decode %s answer: %w", appID, err)
+	}
+	return nil
+}
+
+// decodeFailure turns a non-2xx answer into an error. The target app's own
+// envelope wins; an answer from the sidecar itself (the target is down, the
+// circuit is open, the call timed out) means the service is unavailable.
+func decodeFailure(appID string, resp *http.Response) error {
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	var env envelope
+	if json.Unmarshal(raw, &env) == nil && env.StatusCode != nil && *env.StatusCode != 0 {
+		return apierr.FromStatus(*env.StatusCode, env.StatusMsg)
+	}
+	return fmt.Errorf("invoke %s: status %d: %s: %w", appID, resp.StatusCode, bytes.TrimSpace(raw),
+		apierr.New(apierr.Unavailable, appID+" service is unavailable"))
+}
