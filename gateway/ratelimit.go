@@ -20,11 +20,11 @@ func perKey(max int, window time.Duration, key func(*fiber.Ctx) string) fiber.Ha
 		return func(c *fiber.Ctx) error { return c.Next() }
 	}
 	return limiter.New(limiter.Config{
-		Max:          max,
-		Expiration:   window,
-		KeyGenerator: key,
-		Next:         func(c *fiber.Ctx) bool { return key(c) == "" },
-		LimitReached: func(*fiber.Ctx) error { return errRateLimited },
+		Max:               max,
+		Expiration:        window,
+		KeyGenerator:      key,
+		Next:              func(c *fiber.Ctx) bool { return key(c) == "" },
+		LimitReached:      func(*fiber.Ctx) error { return errRateLimited },
 		LimiterMiddleware: limiter.SlidingWindow{},
 	})
 }

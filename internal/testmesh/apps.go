@@ -1,0 +1,121 @@
+package testmesh
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+)
+
+// startApps starts every app of the run file beside its sidecar.
+func (m *Mesh) startApps(_ context.Context, opts Options) error {
+	runApps, err := readRunFile(m.root)
+	if err != nil {
+		return err
+	}
+	for _, ra := range runApps {
+		ports, err := freePorts(5)
+		if err != nil {
+			return err
+		}
+		env := ra.Env
+		for k, v := range opts.Env {
+			env[k] = v
+		}
+		command := ra.Command[0]
+		if !filepath.IsAbs(command) {
+			command = filepath.Join(m.root, command)
+		}
+		a := &App{
+			ID: ra.AppID, Port: ports[0], DaprHTTPPort: ports[1], DaprGRPCPort: ports[2],
+			internalPort: ports[3], metricsPort: ports[4],
+			command: command, env: env,
+			maxBodySize: ra.MaxBodySize, readBuffer: ra.ReadBufferSize,
+		}
+		m.mu.Lock()
+		m.apps[a.ID] = a
+		m.order = append(m.order, a.ID)
+		m.mu.Unlock()
+
+		if err := m.startDaprd(a); err != nil {
+			return err
+		}
+		if err := m.startApp(a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startDaprd starts the app's sidecar with the flags the Dapr CLI would pass
+// for the run file, plus the mesh's API tokens.
+func (m *Mesh) startDaprd(a *App) error {
+	p := strconv.Itoa
+	args := []string{
+		"--app-id", a.ID,
+		"--app-port", p(a.Port),
+		"--app-protocol", "http",
+		"--dapr-http-port", p(a.DaprHTTPPort),
+		"--dapr-grpc-port", p(a.DaprGRPCPort),
+		"--dapr-internal-grpc-port", p(a.internalPort),
+		"--metrics-port", p(a.metricsPort),
+		"--dapr-listen-addresses", "127.0.0.1",
+		"--placement-host-address", "127.0.0.1:" + p(m.placementPort),
+		"--scheduler-host-address", "127.0.0.1:" + p(m.schedulerPort),
+		"--resources-path", filepath.Join(m.dir, "components"),
+		"--config", filepath.Join(m.dir, "config.yaml"),
+		"--enable-app-health-check",
+		"--app-health-check-path", "/healthz",
+		"--log-level", "warn",
+	}
+	if a.maxBodySize != "" {
+		args = append(args, "--max-body-size", a.maxBodySize)
+	}
+	if a.readBuffer != "" {
+		args = append(args, "--read-buffer-size", a.readBuffer)
+	}
+	env := append(os.Environ(),
+		"DAPR_HOST_IP=127.0.0.1",
+		"DAPR_API_TOKEN="+m.DaprAPIToken(),
+		"APP_API_TOKEN="+m.AppAPIToken())
+	d, err := startProc(a.ID+".daprd", m.dir, filepath.Join(m.dir, "logs"), env,
+		filepath.Join(m.toolchain, ".dapr/bin/daprd"), args...)
+	if err != nil {
+		return err
+	}
+	a.daprd = d
+	return nil
+}
+
+// startApp starts the app's own process with the environment the Dapr CLI
+// would give it.
+func (m *Mesh) startApp(a *App) error {
+	vars := map[string]string{
+		"APP_ID":         a.ID,
+		"APP_PORT":       strconv.Itoa(a.Port),
+		"DAPR_HTTP_PORT": strconv.Itoa(a.DaprHTTPPort),
+		"DAPR_GRPC_PORT": strconv.Itoa(a.DaprGRPCPort),
+		"DAPR_API_TOKEN": m.DaprAPIToken(),
+		"APP_API_TOKEN":  m.AppAPIToken(),
+	}
+	for k, v := range a.env {
+		vars[k] = v
+	}
+	keys := make([]string, 0, len(vars))
+	for k := range vars {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	env := os.Environ()
+	for _, k := range keys {
+		env = append(env, k+"="+vars[k])
+	}
+	p, err := startProc(a.ID, m.dir, filepath.Join(m.dir, "logs"), env, a.command)
+	if err != nil {
+		return fmt.Errorf("start app %s: %w", a.ID, err)
+	}
+	a.app = p
+	return nil
+}
