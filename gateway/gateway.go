@@ -28,30 +28,47 @@ type Limits struct {
 	Auth int `env:"RATE_LIMIT_AUTH_PER_MIN" envDefault:"30"`
 }
 
+// Services are the clients of the services the gateway composes answers
+// from. Each calls its service through the gateway's sidecar.
+type Services struct {
+	Users *user.Client
+}
+
 // Gateway serves the public API.
 type Gateway struct {
-	users  *user.Client
+	svc    Services
 	tokens *Tokens
 	limits Limits
 }
 
-// New returns a Gateway that reaches the services through their clients.
-func New(users *user.Client, tokens *Tokens, limits Limits) *Gateway {
-	return &Gateway{users: users, tokens: tokens, limits: limits}
+// New returns a Gateway on the given services.
+func New(svc Services, tokens *Tokens, limits Limits) *Gateway {
+	return &Gateway{svc: svc, tokens: tokens, limits: limits}
+}
+
+// chain holds the middleware the domain routes pick from.
+type chain struct {
+	// optional records the viewer when a valid token is present.
+	optional fiber.Handler
+	// required refuses requests without a valid token.
+	required fiber.Handler
+	// perUser rate-limits each signed-in user.
+	perUser fiber.Handler
+	// authLimit rate-limits register and login per address.
+	authLimit fiber.Handler
 }
 
 // Routes registers the public API on app. Every route answers GET and POST
 // alike, with or without the trailing slash, because real clients mix them.
 func (g *Gateway) Routes(app *fiber.App) {
 	api := app.Group("/douyin", perKey(g.limits.PerIP, time.Minute, clientIP))
-
-	optional := g.tokens.authenticate(false)
-	perUser := perKey(g.limits.PerUser, time.Minute, viewerKey)
-	authLimit := perKey(g.limits.Auth, time.Minute, clientIP)
-
-	route(api, "/user/register/", authLimit, g.register)
-	route(api, "/user/login/", authLimit, g.login)
-	route(api, "/user/", optional, perUser, g.userInfo)
+	mw := chain{
+		optional:  g.tokens.authenticate(false),
+		required:  g.tokens.authenticate(true),
+		perUser:   perKey(g.limits.PerUser, time.Minute, viewerKey),
+		authLimit: perKey(g.limits.Auth, time.Minute, clientIP),
+	}
+	g.userRoutes(api, mw)
 }
 
 // route registers handlers for both GET and POST on path.

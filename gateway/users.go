@@ -32,12 +32,19 @@ type userResponse struct {
 // since clients read them unconditionally.
 var authFields = fiber.Map{"user_id": 0, "token": ""}
 
+// userRoutes registers the account and profile endpoints.
+func (g *Gateway) userRoutes(api fiber.Router, mw chain) {
+	route(api, "/user/register/", mw.authLimit, g.register)
+	route(api, "/user/login/", mw.authLimit, g.login)
+	route(api, "/user/", mw.optional, mw.perUser, g.userInfo)
+}
+
 func (g *Gateway) register(c *fiber.Ctx) error {
-	return g.issue(c, g.users.Register)
+	return g.issue(c, g.svc.Users.Register)
 }
 
 func (g *Gateway) login(c *fiber.Ctx) error {
-	return g.issue(c, g.users.Login)
+	return g.issue(c, g.svc.Users.Login)
 }
 
 // issue runs a credential check (register or login) and answers with the
@@ -84,7 +91,7 @@ func (g *Gateway) userInfo(c *fiber.Ctx) error {
 // compose resolves ids into client User objects in a fixed number of service
 // calls, whatever the number of ids.
 func (g *Gateway) compose(ctx context.Context, ids []int64) (map[int64]User, error) {
-	found, err := g.users.Batch(ctx, ids)
+	found, err := g.svc.Users.Batch(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("compose users: %w", err)
 	}

@@ -34,6 +34,11 @@ func (m *Mesh) startInfra(ctx context.Context) error {
 	if err != nil || len(files) == 0 {
 		return fmt.Errorf("profile %q has no components in %s", m.profile, src)
 	}
+	common, err := filepath.Glob(filepath.Join(m.root, "components/common/*.yaml"))
+	if err != nil {
+		return fmt.Errorf("common components: %w", err)
+	}
+	files = append(common, files...)
 	texts := make(map[string]string, len(files))
 	for _, f := range files {
 		raw, err := os.ReadFile(f)

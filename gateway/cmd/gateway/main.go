@@ -44,7 +44,9 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	gw := gateway.New(user.NewClient(env.Sidecar), tokens, cfg.Limits)
+	gw := gateway.New(gateway.Services{
+		Users: user.NewClient(env.Sidecar),
+	}, tokens, cfg.Limits)
 
 	app := web.New(web.Options{
 		Name:           gateway.AppID,
