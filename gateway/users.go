@@ -10,11 +10,20 @@ import (
 	"github.com/douvo/douvo/services/user"
 )
 
-// User is the client's User object: the user service's view plus whether
-// the caller follows this user.
+// User is the client's User object: the profile from the user service and
+// the counters and viewer-relative flags from the services that own them.
 type User struct {
-	user.User
-	IsFollow bool `json:"is_follow"`
+	ID              int64  `json:"id"`
+	Name            string `json:"name"`
+	FollowCount     int64  `json:"follow_count"`
+	FollowerCount   int64  `json:"follower_count"`
+	IsFollow        bool   `json:"is_follow"`
+	Avatar          string `json:"avatar"`
+	BackgroundImage string `json:"background_image"`
+	Signature       string `json:"signature"`
+	TotalFavorited  int64  `json:"total_favorited"`
+	WorkCount       int64  `json:"work_count"`
+	FavoriteCount   int64  `json:"favorite_count"`
 }
 
 type authResponse struct {
@@ -97,7 +106,8 @@ func (g *Gateway) compose(ctx context.Context, ids []int64) (map[int64]User, err
 	}
 	out := make(map[int64]User, len(found))
 	for _, u := range found {
-		out[u.ID] = User{User: u}
+		out[u.ID] = User{ID: u.ID, Name: u.Name, Avatar: u.Avatar,
+			BackgroundImage: u.BackgroundImage, Signature: u.Signature}
 	}
 	return out, nil
 }

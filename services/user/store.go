@@ -48,7 +48,6 @@ type Store interface {
 const seqKey = "seq"
 
 func accountKey(id int64) string { return "account-" + strconv.FormatInt(id, 10) }
-func countsKey(id int64) string  { return "counts-" + strconv.FormatInt(id, 10) }
 
 // nameKey encodes the username so that no character of it can clash with
 // Dapr's key separator.
@@ -178,14 +177,14 @@ func (s *DaprStore) Account(ctx context.Context, id int64) (Account, error) {
 	return a, nil
 }
 
-// Users reads accounts and counters of ids with one bulk read.
+// Users reads the accounts of ids with one bulk read.
 func (s *DaprStore) Users(ctx context.Context, ids []int64) ([]User, error) {
 	if len(ids) == 0 {
 		return []User{}, nil
 	}
-	keys := make([]string, 0, 2*len(ids))
+	keys := make([]string, 0, len(ids))
 	for _, id := range ids {
-		keys = append(keys, accountKey(id), countsKey(id))
+		keys = append(keys, accountKey(id))
 	}
 	items, err := s.dapr.GetBulkState(ctx, s.name, keys, nil, 0)
 	if err != nil {
@@ -209,14 +208,8 @@ func (s *DaprStore) Users(ctx context.Context, ids []int64) ([]User, error) {
 		if err := json.Unmarshal(raw, &a); err != nil {
 			return nil, fmt.Errorf("decode account %d: %w", id, err)
 		}
-		u := User{ID: a.ID, Name: a.Name, Avatar: a.Avatar,
-			BackgroundImage: a.BackgroundImage, Signature: a.Signature}
-		if c := byKey[countsKey(id)]; len(c) > 0 {
-			if err := json.Unmarshal(c, &u.Counts); err != nil {
-				return nil, fmt.Errorf("decode counts %d: %w", id, err)
-			}
-		}
-		users = append(users, u)
+		users = append(users, User{ID: a.ID, Name: a.Name, Avatar: a.Avatar,
+			BackgroundImage: a.BackgroundImage, Signature: a.Signature})
 	}
 	return users, nil
 }

@@ -1,7 +1,8 @@
-// Package user is DouVo's user service: accounts (register, login), profiles
-// and the per-user counters shown on every User object. It owns the only copy
-// of usernames and password hashes; other services resolve users through its
-// batch lookup.
+// Package user is DouVo's user service: accounts (register, login) and
+// profiles. It owns the only copy of usernames and password hashes; other
+// services and the gateway resolve users through its batch lookup. The
+// counters shown on a client's User object belong to the services that own
+// the underlying facts (follows, videos, likes), and the gateway adds them.
 package user
 
 import (
@@ -35,24 +36,13 @@ var (
 	ErrBatchTooLarge   = apierr.New(apierr.Invalid, "too many ids in one batch lookup")
 )
 
-// User is the public view of an account: its profile and its counters.
+// User is the public profile of an account.
 type User struct {
 	ID              int64  `json:"id"`
 	Name            string `json:"name"`
 	Avatar          string `json:"avatar"`
 	BackgroundImage string `json:"background_image"`
 	Signature       string `json:"signature"`
-	Counts
-}
-
-// Counts are the counters shown on a User. Each is maintained from the events
-// of the service that owns the underlying facts.
-type Counts struct {
-	FollowCount    int64 `json:"follow_count"`
-	FollowerCount  int64 `json:"follower_count"`
-	WorkCount      int64 `json:"work_count"`
-	FavoriteCount  int64 `json:"favorite_count"`
-	TotalFavorited int64 `json:"total_favorited"`
 }
 
 // validName reports whether name is an acceptable username.

@@ -1,0 +1,108 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/douvo/douvo/internal/contract"
+)
+
+// loadSpec loads a service's OpenAPI document from the repository.
+func loadSpec(t *testing.T, rel string) *contract.Spec {
+	t.Helper()
+	spec, err := contract.Load(context.Background(), filepath.Join("..", rel))
+	require.NoError(t, err)
+	return spec
+}
+
+// invoke calls a service's internal API through the gateway's sidecar, as
+// any other service would, and checks the exchange against spec.
+func invoke(t *testing.T, spec *contract.Spec, appID, method, path string, body any) reply {
+	t.Helper()
+	var raw []byte
+	if body != nil {
+		var err error
+		raw, err = json.Marshal(body)
+		require.NoError(t, err)
+	}
+	gw := mesh.App("gateway")
+	url := fmt.Sprintf("http://127.0.0.1:%d/v1.0/invoke/%s/method%s", gw.DaprHTTPPort, appID, path)
+	req, err := http.NewRequest(method, url, bytes.NewReader(raw))
+	require.NoError(t, err)
+	req.Header.Set("dapr-api-token", mesh.DaprAPIToken())
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	respBody, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+
+	err = spec.Check(context.Background(), contract.Exchange{
+		Method: method, Path: path, ContentType: req.Header.Get("Content-Type"), Body: raw,
+		Status: resp.StatusCode, RespHeader: resp.Header, RespBody: respBody,
+	})
+	require.NoError(t, err, "%s %s answered %d: %s", method, path, resp.StatusCode, respBody)
+
+	req.Body = io.NopCloser(bytes.NewReader(respBody))
+	dec := json.NewDecoder(bytes.NewReader(respBody))
+	dec.UseNumber()
+	var m map[string]any
+	require.NoError(t, dec.Decode(&m))
+	return reply{HTTPStatus: resp.StatusCode, Body: m, Raw: respBody}
+}
+
+func TestUserServiceContract(t *testing.T) {
+	spec := loadSpec(t, "services/user/api.yaml")
+	name := uniqueName("contract")
+	creds := map[string]string{"username": name, "password": "s3cret"}
+
+	reg := invoke(t, spec, "user", http.MethodPost, "/v1/users", creds)
+	require.Equal(t, int64(0), reg.Code())
+	id := reg.Int("user_id")
+
+	dup := invoke(t, spec, "user", http.MethodPost, "/v1/users", creds)
+	require.Equal(t, http.StatusConflict, dup.HTTPStatus)
+
+	bad := invoke(t, spec, "user", http.MethodPost, "/v1/users", map[string]string{"username": "", "password": "x"})
+	require.Equal(t, http.StatusBadRequest, bad.HTTPStatus)
+
+	login := invoke(t, spec, "user", http.MethodPost, "/v1/login", creds)
+	require.Equal(t, id, login.Int("user_id"))
+	wrong := invoke(t, spec, "user", http.MethodPost, "/v1/login",
+		map[string]string{"username": name, "password": "nope"})
+	require.Equal(t, http.StatusForbidden, wrong.HTTPStatus)
+
+	one := invoke(t, spec, "user", http.MethodGet, fmt.Sprintf("/v1/users/%d", id), nil)
+	require.Equal(t, name, one.Str("user.name"))
+	missing := invoke(t, spec, "user", http.MethodGet, "/v1/users/900719925474099", nil)
+	require.Equal(t, http.StatusNotFound, missing.HTTPStatus)
+
+	batch := invoke(t, spec, "user", http.MethodPost, "/v1/users/batch",
+		map[string]any{"ids": []int64{id, 900719925474099, id}})
+	users, _ := batch.Body["users"].([]any)
+	require.Len(t, users, 1, "unknown ids are left out and duplicates folded: %s", batch.Raw)
+}
+
+func TestAppsRefuseCallersWithoutTheAppToken(t *testing.T) {
+	for _, id := range []string{"gateway", "user"} {
+		t.Run(id, func(t *testing.T) {
+			url := fmt.Sprintf("http://127.0.0.1:%d/v1/users/batch", mesh.App(id).Port)
+			resp, err := http.Post(url, "application/json", bytes.NewReader([]byte(`{"ids":[1]}`)))
+			require.NoError(t, err)
+			resp.Body.Close()
+			if id == "user" {
+				require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+			}
+		})
+	}
+}
