@@ -37,10 +37,18 @@ test: toolchain build ## Run every test, end-to-end ones against a real mesh.
 	  $(GO) test -count=1 -timeout 45m ./...
 
 .PHONY: lint
-lint: ## Vet and format-check the code.
+lint: ## Vet, format-check and lint the code with the pinned golangci-lint.
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@mkdir -p .build/tools
+	cd tools/lint && $(GO) build -o ../../.build/tools/golangci-lint \
+	  github.com/golangci/golangci-lint/v2/cmd/golangci-lint
+	.build/tools/golangci-lint run ./...
 
 .PHONY: clean
 clean: stop ## Remove build output and all local data.
 	rm -rf .build .data .dapr
+
+.PHONY: measure
+measure: ## Measure cold toolchain build, start-to-ready time and idle memory.
+	@deploy/local/measure.sh

@@ -69,7 +69,7 @@ func (m *Mesh) startInfra(ctx context.Context) error {
 		}
 	}
 	for name, text := range texts {
-		if err := os.WriteFile(filepath.Join(m.dir, "components", name), []byte(text), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(m.dir, "components", name), []byte(text), 0o600); err != nil {
 			return fmt.Errorf("write component: %w", err)
 		}
 	}
@@ -77,7 +77,8 @@ func (m *Mesh) startInfra(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read dapr config: %w", err)
 	}
-	if err := os.WriteFile(filepath.Join(m.dir, "config.yaml"), cfg, 0o644); err != nil {
+	dst := filepath.Join(m.dir, "config.yaml")
+	if err := os.WriteFile(dst, cfg, 0o600); err != nil { //nolint:gosec // the mesh's own folder
 		return fmt.Errorf("write dapr config: %w", err)
 	}
 	return m.startControlPlane(ctx)

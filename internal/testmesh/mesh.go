@@ -97,7 +97,7 @@ func Start(ctx context.Context, opts Options) (m *Mesh, err error) {
 	}
 	m.tokens = [2]string{randomToken(), randomToken()}
 	for _, sub := range []string{"logs", "components", ".data"} {
-		if err = os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+		if err = os.MkdirAll(filepath.Join(dir, sub), 0o750); err != nil {
 			return m, fmt.Errorf("mesh folder: %w", err)
 		}
 	}
@@ -251,7 +251,7 @@ func allOK(ctx context.Context, urls []string) bool {
 		if err != nil {
 			return false
 		}
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		if resp.StatusCode/100 != 2 {
 			return false
 		}
@@ -334,7 +334,8 @@ func randomToken() string {
 
 // freePort asks the kernel for a free loopback port.
 func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, fmt.Errorf("free port: %w", err)
 	}
@@ -362,7 +363,7 @@ func waitPort(ctx context.Context, port int, timeout time.Duration) error {
 	for {
 		conn, err := d.DialContext(ctx, "tcp", "127.0.0.1:"+strconv.Itoa(port))
 		if err == nil {
-			conn.Close()
+			_ = conn.Close()
 			return nil
 		}
 		select {

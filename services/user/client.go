@@ -42,7 +42,7 @@ func (c *Client) Login(ctx context.Context, name, password string) (int64, error
 
 // Get returns one user.
 func (c *Client) Get(ctx context.Context, id int64) (User, error) {
-	var resp UserResponse
+	var resp ProfileResponse
 	err := c.sc.Invoke(ctx, AppID, http.MethodGet, "v1/users/"+strconv.FormatInt(id, 10), nil, &resp)
 	if err != nil {
 		return User{}, fmt.Errorf("get user: %w", err)

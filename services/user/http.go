@@ -21,8 +21,8 @@ type (
 		web.Status
 		UserID int64 `json:"user_id"`
 	}
-	// UserResponse answers a single lookup.
-	UserResponse struct {
+	// ProfileResponse answers a single lookup.
+	ProfileResponse struct {
 		web.Status
 		User User `json:"user"`
 	}
@@ -83,7 +83,7 @@ func (h handlers) get(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(UserResponse{Status: web.OK(), User: u})
+	return c.JSON(ProfileResponse{Status: web.OK(), User: u})
 }
 
 func (h handlers) batch(c *fiber.Ctx) error {
