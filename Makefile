@@ -24,15 +24,16 @@ build: ## Build every app binary into .build/bin.
 	$(GO) build -o $(BIN)/ $(APPS)
 
 .PHONY: run
-run: build ## Start the whole system on the embedded profile; Ctrl-C stops it.
-	@deploy/local/run.sh
+run: build ## Start the whole system (PROFILE=local|redis|mysql); Ctrl-C stops it.
+	@PROFILE=$(PROFILE) deploy/local/run.sh
 
 .PHONY: stop
 stop: ## Stop everything `make run` started.
 	@deploy/local/stop.sh
 
 .PHONY: test
-test: toolchain build ## Run every test, end-to-end ones against a real mesh.
+test: toolchain build ## Run every test against a real mesh (PROFILE=local|redis|mysql).
+	@deploy/local/servers.sh install $(PROFILE)
 	DOUVO_TOOLCHAIN="$$(deploy/local/toolchain.sh)" DOUVO_PROFILE=$(PROFILE) \
 	  $(GO) test -count=1 -timeout 45m ./...
 

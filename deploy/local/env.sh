@@ -19,15 +19,42 @@ toolchain() {
   export DAPR_CLI DAPR_RUNTIME_PATH DAPR_PLACEMENT DAPR_SCHEDULER DOUVO_BROKER
 }
 
-# ensure_secrets writes the local secret store's file once, with a random
-# token signing key, readable by the owner only.
+# random_hex prints n random bytes as hex.
+random_hex() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+
+# ensure_secrets writes the local secret store's file once, readable by the
+# owner only: the token signing key and the passwords of the local servers,
+# one key per line.
 ensure_secrets() {
   mkdir -p "$data"
-  if [ ! -s "$data/secrets.json" ]; then
+  [ -s "$data/secrets.json" ] && grep -q mysql-connection-string "$data/secrets.json" && return 0
+  local mysql_password
+  mysql_password=$(random_hex 16)
+  (
     umask 077
-    printf '{"token-signing-key": "%s"}\n' "$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
-      > "$data/secrets.json"
+    cat >"$data/secrets.json" <<JSON
+{
+  "token-signing-key": "$(random_hex 32)",
+  "redis-password": "$(random_hex 16)",
+  "mysql-password": "$mysql_password",
+  "mysql-connection-string": "douvo:$mysql_password@tcp(127.0.0.1:3306)/?allowNativePasswords=true"
+}
+JSON
+  )
+}
+
+# ensure_api_tokens exports the Dapr API token (app to sidecar) and the app
+# API token (sidecar to app), generated once under .data. Sidecars and apps
+# inherit them from the Dapr CLI.
+ensure_api_tokens() {
+  mkdir -p "$data"
+  if [ ! -s "$data/api-tokens" ]; then
+    (umask 077 && printf 'DAPR_API_TOKEN=%s\nAPP_API_TOKEN=%s\n' "$(random_hex 32)" "$(random_hex 32)" \
+      >"$data/api-tokens")
   fi
+  set -a
+  source "$data/api-tokens"
+  set +a
 }
 
 # wait_port waits until something listens on 127.0.0.1:$1, for at most $2 s.

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Starts DouVo on the embedded default profile: the broker, Dapr placement
-# and scheduler, then every app beside its sidecar through `dapr run -f .`.
-# Prints a line per app as it becomes ready. Ctrl-C stops everything.
+# Starts DouVo on a profile (PROFILE, default local): the servers it needs,
+# Dapr placement and scheduler, then every app beside its sidecar through
+# `dapr run -f`. Prints a line per app as it becomes ready. Ctrl-C stops
+# everything.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$root"
 
+profile=${PROFILE:-local}
 toolchain
+"$root/deploy/local/servers.sh" install "$profile"
 ensure_secrets
+ensure_api_tokens
 mkdir -p "$rundir"
 
 if [ -s "$rundir/dapr.pid" ] && kill -0 "$(cat "$rundir/dapr.pid")" 2>/dev/null; then
@@ -33,9 +37,22 @@ start_bg() { # name, command...
   echo $! >"$rundir/$name.pid"
 }
 
-echo "==> Starting the broker, placement and scheduler"
-start_bg broker "$DOUVO_BROKER" -host 127.0.0.1 -port 4222 -store "$data/nats" \
-  -streams components/broker/streams.txt
+echo "==> Starting the $profile profile's servers, placement and scheduler"
+for server in $("$root/deploy/local/servers.sh" list "$profile"); do
+  case $server in
+    broker)
+      start_bg broker "$DOUVO_BROKER" -host 127.0.0.1 -port 4222 -store "$data/nats" \
+        -streams components/broker/streams.txt
+      wait_port 4222 ;;
+    redis)
+      start_bg redis "$root/deploy/local/servers.sh" run redis 6379 "$data/redis" "$data/secrets.json"
+      wait_port 6379 ;;
+    mariadb)
+      start_bg mariadb "$root/deploy/local/servers.sh" run mariadb 3306 "$data/mariadb" "$data/secrets.json"
+      for ((i = 0; i < 600; i++)); do grep -q "mariadb ready" "$rundir/mariadb.log" && break; sleep 0.2; done
+      grep -q "mariadb ready" "$rundir/mariadb.log" || { cat "$rundir/mariadb.log" >&2; exit 1; } ;;
+  esac
+done
 start_bg placement "$DAPR_PLACEMENT" --listen-address 127.0.0.1 --port 50005 \
   --healthz-listen-address 127.0.0.1 --healthz-port 50007 \
   --metrics-listen-address 127.0.0.1 --metrics-port 50008 \
@@ -45,11 +62,18 @@ start_bg scheduler "$DAPR_SCHEDULER" --listen-address 127.0.0.1 --port 50006 \
   --metrics-listen-address 127.0.0.1 --metrics-port 50010 \
   --etcd-data-dir "$data/scheduler" --etcd-client-port 50012 \
   --etcd-initial-cluster dapr-scheduler-server-0=http://127.0.0.1:50013
-wait_port 4222 && wait_port 50005 && wait_port 50006
+wait_port 50005 && wait_port 50006
+
+# Other profiles run the same run file with their own components folder.
+runfile=dapr.yaml
+if [ "$profile" != local ]; then
+  runfile=".dapr.$profile.yaml"
+  sed "s#./components/local#./components/$profile#" dapr.yaml >"$runfile"
+fi
 
 echo "==> Starting the apps (logs in .dapr/logs and .data/run)"
 DAPR_HOST_IP=127.0.0.1 DAPR_RUNTIME_PATH="$DAPR_RUNTIME_PATH" \
-  "$DAPR_CLI" run -f . >"$rundir/dapr.log" 2>&1 &
+  "$DAPR_CLI" run -f "$runfile" >"$rundir/dapr.log" 2>&1 &
 echo $! >"$rundir/dapr.pid"
 
 # One line per app as its readiness probe passes.
@@ -79,7 +103,7 @@ while [ ${#pending[@]} -gt 0 ]; do
   sleep 0.2
 done
 
-echo "==> DouVo is up: the gateway listens on http://localhost:8080"
+echo "==> DouVo is up on the $profile profile: the gateway listens on http://localhost:8080"
 echo "    Try: curl -X POST 'http://localhost:8080/douyin/user/register/?username=ada&password=lovelace'"
 echo "    Stop with Ctrl-C or: make stop"
 wait "$(cat "$rundir/dapr.pid")"

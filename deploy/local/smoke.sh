@@ -33,6 +33,15 @@ echo "info:     $info"
 make --no-print-directory stop >/dev/null
 wait $runner 2>/dev/null || true
 sleep 1
-left=$(pgrep -af "\.build/bin/|/\.dapr/bin/daprd|bin/(broker|placement|scheduler)|dapr run -f" || true)
+# Processes of this checkout: started from it, or naming it on their command
+# line (test meshes of other checkouts are not ours).
+left=""
+for pid in $(pgrep -f "\.build/bin/|/\.dapr/bin/daprd|bin/(broker|placement|scheduler)|dapr run -f|redis-server|mariadbd" || true); do
+  cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null || true)
+  args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)
+  if [ "$cwd" = "$root" ] || [[ $args == *"$root/"* ]]; then
+    left+="$pid $args"$'\n'
+  fi
+done
 [ -z "$left" ] || fail "processes left after make stop: $left"
 echo "smoke: make run, the curl calls and make stop behaved; no process left"

@@ -28,7 +28,7 @@ stop_pid "$rundir/dapr.pid"
 for pattern in "^\.build/bin/" "daprd --config $root/components/"; do
   pkill -TERM -f "$pattern" 2>/dev/null && sleep 1 && pkill -KILL -f "$pattern" 2>/dev/null
 done
-for name in scheduler placement broker; do
+for name in scheduler placement broker redis mariadb; do
   stop_pid "$rundir/$name.pid"
 done
 exit 0

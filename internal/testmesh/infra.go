@@ -10,20 +10,49 @@ import (
 	"time"
 )
 
-// server is a backing server a profile's components may point at. The
-// components name it by its well-known loopback address; the mesh starts its
-// own instance on a free port and rewrites that address.
+// server is a backing server a profile may need (components/<profile>/
+// servers). The profile's components name it by its well-known loopback
+// address; the mesh starts its own instance on a free port and rewrites that
+// address in the components and the secrets.
 type server struct {
-	name  string
-	addr  string
+	name string
+	addr string
+	// ready, when set, is a line the server's log shows once it can serve;
+	// otherwise an open port means ready.
+	ready string
 	start func(ctx context.Context, m *Mesh, port int) (*proc, error)
 }
 
-// servers lists the backing servers the mesh knows how to start.
-func servers() []server {
-	return []server{
-		{name: "broker", addr: "127.0.0.1:4222", start: startBroker},
+// knownServers lists the backing servers the mesh knows how to start.
+func knownServers() map[string]server {
+	return map[string]server{
+		"broker":  {name: "broker", addr: "127.0.0.1:4222", start: startBroker},
+		"redis":   {name: "redis", addr: "127.0.0.1:6379", start: startScripted("redis")},
+		"mariadb": {name: "mariadb", addr: "127.0.0.1:3306", ready: "mariadb ready", start: startScripted("mariadb")},
 	}
+}
+
+// profileServers reads the servers a profile needs.
+func profileServers(root, profile string) ([]server, error) {
+	raw, err := os.ReadFile(filepath.Join(root, "components", profile, "servers"))
+	if err != nil {
+		return nil, fmt.Errorf("servers of profile %s: %w", profile, err)
+	}
+	known := knownServers()
+	var out []server
+	for _, line := range strings.Split(string(raw), "\n") {
+		name, _, _ := strings.Cut(line, "#")
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		s, ok := known[name]
+		if !ok {
+			return nil, fmt.Errorf("profile %s needs server %q, which the mesh cannot start", profile, name)
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 // startInfra copies the profile's components with rewritten addresses,
@@ -48,24 +77,27 @@ func (m *Mesh) startInfra(ctx context.Context) error {
 		texts[filepath.Base(f)] = string(raw)
 	}
 
-	for _, s := range servers() {
-		if !anyContains(texts, s.addr) {
-			continue
-		}
-		port, err := freePort()
-		if err != nil {
+	needed, err := profileServers(m.root, m.profile)
+	if err != nil {
+		return err
+	}
+	ports, err := freePorts(len(needed))
+	if err != nil {
+		return err
+	}
+	m.serverPorts = make(map[string]int, len(needed))
+	for i, s := range needed {
+		m.serverPorts[s.name] = ports[i]
+	}
+	if err := m.writeSecrets(); err != nil {
+		return err
+	}
+	for i, s := range needed {
+		if err := m.startServer(ctx, s, ports[i]); err != nil {
 			return err
 		}
-		p, err := s.start(ctx, m, port)
-		if err != nil {
-			return fmt.Errorf("start %s: %w", s.name, err)
-		}
-		m.infra = append(m.infra, p)
-		if err := waitPort(ctx, port, 30*time.Second); err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
-		}
 		for name, text := range texts {
-			texts[name] = strings.ReplaceAll(text, s.addr, "127.0.0.1:"+strconv.Itoa(port))
+			texts[name] = strings.ReplaceAll(text, s.addr, "127.0.0.1:"+strconv.Itoa(ports[i]))
 		}
 	}
 	for name, text := range texts {
@@ -84,13 +116,40 @@ func (m *Mesh) startInfra(ctx context.Context) error {
 	return m.startControlPlane(ctx)
 }
 
-func anyContains(texts map[string]string, s string) bool {
-	for _, t := range texts {
-		if strings.Contains(t, s) {
-			return true
-		}
+// startServer starts one backing server and waits until it can serve.
+func (m *Mesh) startServer(ctx context.Context, s server, port int) error {
+	p, err := s.start(ctx, m, port)
+	if err != nil {
+		return fmt.Errorf("start %s: %w", s.name, err)
 	}
-	return false
+	m.infra = append(m.infra, p)
+	if s.ready == "" {
+		if err := waitPort(ctx, port, 60*time.Second); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		return nil
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if raw, err := os.ReadFile(p.log); err == nil && strings.Contains(string(raw), s.ready) {
+			return nil
+		}
+		if !p.running() {
+			return fmt.Errorf("%s exited before it was ready", s.name)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("%s not ready after 2 minutes", s.name)
+}
+
+// startScripted runs a server through deploy/local/servers.sh, the script
+// make run uses too.
+func startScripted(name string) func(ctx context.Context, m *Mesh, port int) (*proc, error) {
+	return func(_ context.Context, m *Mesh, port int) (*proc, error) {
+		return startProc(name, m.dir, filepath.Join(m.dir, "logs"), os.Environ(),
+			filepath.Join(m.root, "deploy/local/servers.sh"), "run", name, strconv.Itoa(port),
+			filepath.Join(m.dir, ".data", name), filepath.Join(m.dir, ".data/secrets.json"))
+	}
 }
 
 func startBroker(_ context.Context, m *Mesh, port int) (*proc, error) {

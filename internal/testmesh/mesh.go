@@ -47,6 +47,7 @@ type Mesh struct {
 
 	placementPort int
 	schedulerPort int
+	serverPorts   map[string]int
 
 	mu    sync.Mutex
 	infra []*proc
@@ -100,9 +101,6 @@ func Start(ctx context.Context, opts Options) (m *Mesh, err error) {
 		if err = os.MkdirAll(filepath.Join(dir, sub), 0o750); err != nil {
 			return m, fmt.Errorf("mesh folder: %w", err)
 		}
-	}
-	if err = m.writeSecrets(); err != nil {
-		return m, err
 	}
 	if err = m.startInfra(ctx); err != nil {
 		return m, err
@@ -318,9 +316,28 @@ func (m *Mesh) build(ctx context.Context) error {
 	return nil
 }
 
+// writeSecrets writes the local secret store's file, one key per line as
+// deploy/local/env.sh does, with the addresses of the mesh's own servers.
 func (m *Mesh) writeSecrets() error {
-	body := fmt.Sprintf(`{"token-signing-key": %q}`, randomToken())
-	if err := os.WriteFile(filepath.Join(m.dir, ".data/secrets.json"), []byte(body), 0o600); err != nil {
+	mysqlPassword := randomToken()
+	secrets := [][2]string{
+		{"token-signing-key", randomToken()},
+		{"redis-password", randomToken()},
+		{"mysql-password", mysqlPassword},
+		{"mysql-connection-string", fmt.Sprintf("douvo:%s@tcp(127.0.0.1:%d)/?allowNativePasswords=true",
+			mysqlPassword, m.serverPorts["mariadb"])},
+	}
+	var b strings.Builder
+	b.WriteString("{\n")
+	for i, kv := range secrets {
+		sep := ","
+		if i == len(secrets)-1 {
+			sep = ""
+		}
+		fmt.Fprintf(&b, "  %q: %q%s\n", kv[0], kv[1], sep)
+	}
+	b.WriteString("}\n")
+	if err := os.WriteFile(filepath.Join(m.dir, ".data/secrets.json"), []byte(b.String()), 0o600); err != nil {
 		return fmt.Errorf("write secrets: %w", err)
 	}
 	return nil

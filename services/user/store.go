@@ -71,8 +71,6 @@ func NewDaprStore(client dapr.Client, name string) *DaprStore {
 	return &DaprStore{dapr: client, name: name}
 }
 
-var firstWrite = &dapr.StateOptions{Concurrency: dapr.StateConcurrencyFirstWrite}
-
 // maxIDAttempts bounds the optimistic retries of id allocation under
 // contention.
 const maxIDAttempts = 64
@@ -112,37 +110,40 @@ func (s *DaprStore) NextID(ctx context.Context) (int64, error) {
 	return 0, errors.New("advance id sequence: too much contention")
 }
 
-// Create writes the name record and the account in one transaction. The
-// name record is a first write, so of two racing registrations of one name
-// exactly one commits.
+// Create stores the account, then claims its name with a first write, so
+// that of two racing registrations of one name exactly one commits. The two
+// writes are single-key operations on purpose: not every state store rolls a
+// failed transaction back (Redis applies the rest of a MULTI), but every one
+// honours a single first write. A registration that loses the name removes
+// its account again; one that crashes between the writes leaves an account
+// no name points to, which can never be signed in to.
 func (s *DaprStore) Create(ctx context.Context, a Account) error {
-	nameVal, err := json.Marshal(nameRecord{ID: a.ID})
-	if err != nil {
-		return fmt.Errorf("encode name record: %w", err)
-	}
 	acctVal, err := json.Marshal(a)
 	if err != nil {
 		return fmt.Errorf("encode account: %w", err)
 	}
-	ops := []*dapr.StateOperation{
-		{Type: dapr.StateOperationTypeUpsert, Item: &dapr.SetStateItem{
-			Key: nameKey(a.Name), Value: nameVal, Options: firstWrite,
-		}},
-		{Type: dapr.StateOperationTypeUpsert, Item: &dapr.SetStateItem{
-			Key: accountKey(a.ID), Value: acctVal,
-		}},
+	nameVal, err := json.Marshal(nameRecord{ID: a.ID})
+	if err != nil {
+		return fmt.Errorf("encode name record: %w", err)
 	}
-	txErr := s.dapr.ExecuteStateTransaction(ctx, s.name, nil, ops)
-	if txErr == nil {
-		return nil
+	if err := s.dapr.SaveState(ctx, s.name, accountKey(a.ID), acctVal, nil); err != nil {
+		return fmt.Errorf("save account: %w", err)
 	}
 
+	claimErr := s.dapr.SaveState(ctx, s.name, nameKey(a.Name), nameVal, nil,
+		dapr.WithConcurrency(dapr.StateConcurrencyFirstWrite))
+	if claimErr == nil {
+		return nil
+	}
 	// Stores report a lost first write differently; the name record tells.
 	owner, err := s.IDByName(ctx, a.Name)
-	if err == nil && owner != a.ID {
-		return ErrNameTaken
+	if err != nil || owner == a.ID {
+		return fmt.Errorf("claim name: %w", claimErr)
 	}
-	return fmt.Errorf("create account: %w", txErr)
+	if err := s.dapr.DeleteState(ctx, s.name, accountKey(a.ID), nil); err != nil {
+		return fmt.Errorf("remove account of lost registration: %w", err)
+	}
+	return ErrNameTaken
 }
 
 // IDByName reads the name record.
