@@ -56,7 +56,8 @@ func profileServers(root, profile string) ([]server, error) {
 }
 
 // startInfra copies the profile's components with rewritten addresses,
-// starts the servers they need, then placement and scheduler.
+// starts the servers they need, then placement and scheduler. On a restart
+// it keeps the servers' ports and the secrets, so the data stays reachable.
 func (m *Mesh) startInfra(ctx context.Context) error {
 	src := filepath.Join(m.root, "components", m.profile)
 	files, err := filepath.Glob(filepath.Join(src, "*.yaml"))
@@ -81,23 +82,26 @@ func (m *Mesh) startInfra(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ports, err := freePorts(len(needed))
-	if err != nil {
-		return err
+	if m.serverPorts == nil {
+		ports, err := freePorts(len(needed))
+		if err != nil {
+			return err
+		}
+		m.serverPorts = make(map[string]int, len(needed))
+		for i, s := range needed {
+			m.serverPorts[s.name] = ports[i]
+		}
+		if err := m.writeSecrets(); err != nil {
+			return err
+		}
 	}
-	m.serverPorts = make(map[string]int, len(needed))
-	for i, s := range needed {
-		m.serverPorts[s.name] = ports[i]
-	}
-	if err := m.writeSecrets(); err != nil {
-		return err
-	}
-	for i, s := range needed {
-		if err := m.startServer(ctx, s, ports[i]); err != nil {
+	for _, s := range needed {
+		port := m.serverPorts[s.name]
+		if err := m.startServer(ctx, s, port); err != nil {
 			return err
 		}
 		for name, text := range texts {
-			texts[name] = strings.ReplaceAll(text, s.addr, "127.0.0.1:"+strconv.Itoa(ports[i]))
+			texts[name] = strings.ReplaceAll(text, s.addr, "127.0.0.1:"+strconv.Itoa(port))
 		}
 	}
 	for name, text := range texts {

@@ -153,6 +153,15 @@ func (m *Mesh) DaprAPIToken() string { return m.tokens[0] }
 // Close stops every process and removes the mesh folder, unless
 // DOUVO_KEEP_MESH is set.
 func (m *Mesh) Close() {
+	m.stopAll()
+	if os.Getenv("DOUVO_KEEP_MESH") == "" {
+		_ = os.RemoveAll(m.dir)
+	}
+}
+
+// stopAll stops the apps with their sidecars, then the servers and the
+// control plane.
+func (m *Mesh) stopAll() {
 	m.mu.Lock()
 	apps := make([]*App, 0, len(m.order))
 	for _, id := range m.order {
@@ -172,9 +181,31 @@ func (m *Mesh) Close() {
 	for i := len(m.infra) - 1; i >= 0; i-- {
 		m.infra[i].stop(10 * time.Second)
 	}
-	if os.Getenv("DOUVO_KEEP_MESH") == "" {
-		_ = os.RemoveAll(m.dir)
+}
+
+// Restart stops every process, servers included, then starts the whole mesh
+// again on the same data, as an operator restarting the system would.
+func (m *Mesh) Restart(ctx context.Context) error {
+	m.stopAll()
+	m.infra = nil
+	if err := m.startInfra(ctx); err != nil {
+		return err
 	}
+	for _, id := range m.order {
+		a := m.App(id)
+		if err := m.startDaprd(a); err != nil {
+			return err
+		}
+		if err := m.startApp(a); err != nil {
+			return err
+		}
+	}
+	for _, id := range m.order {
+		if err := m.WaitReady(ctx, id, 90*time.Second); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // StopApp stops an app and its sidecar gracefully.
