@@ -71,21 +71,21 @@ func TestUserServiceContract(t *testing.T) {
 	id := reg.Int("user_id")
 
 	dup := invoke(t, spec, "user", http.MethodPost, "/v1/users", creds)
-	require.Equal(t, http.StatusConflict, dup.HTTPStatus)
+	require.Equal(t, int64(409), dup.Code(), "%s", dup.Raw)
 
 	bad := invoke(t, spec, "user", http.MethodPost, "/v1/users", map[string]string{"username": "", "password": "x"})
-	require.Equal(t, http.StatusBadRequest, bad.HTTPStatus)
+	require.Equal(t, int64(400), bad.Code(), "%s", bad.Raw)
 
 	login := invoke(t, spec, "user", http.MethodPost, "/v1/login", creds)
 	require.Equal(t, id, login.Int("user_id"))
 	wrong := invoke(t, spec, "user", http.MethodPost, "/v1/login",
 		map[string]string{"username": name, "password": "nope"})
-	require.Equal(t, http.StatusForbidden, wrong.HTTPStatus)
+	require.Equal(t, int64(403), wrong.Code(), "%s", wrong.Raw)
 
 	one := invoke(t, spec, "user", http.MethodGet, fmt.Sprintf("/v1/users/%d", id), nil)
 	require.Equal(t, name, one.Str("user.name"))
 	missing := invoke(t, spec, "user", http.MethodGet, "/v1/users/900719925474099", nil)
-	require.Equal(t, http.StatusNotFound, missing.HTTPStatus)
+	require.Equal(t, int64(404), missing.Code(), "%s", missing.Raw)
 
 	batch := invoke(t, spec, "user", http.MethodPost, "/v1/users/batch",
 		map[string]any{"ids": []int64{id, 900719925474099, id}})
@@ -99,9 +99,11 @@ func TestAppsRefuseCallersWithoutTheAppToken(t *testing.T) {
 			url := fmt.Sprintf("http://127.0.0.1:%d/v1/users/batch", mesh.App(id).Port)
 			resp, err := http.Post(url, "application/json", bytes.NewReader([]byte(`{"ids":[1]}`)))
 			require.NoError(t, err)
-			resp.Body.Close()
+			defer resp.Body.Close()
 			if id == "user" {
-				require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+				var env map[string]any
+				require.NoError(t, json.NewDecoder(resp.Body).Decode(&env))
+				require.Equal(t, 401.0, env["status_code"])
 			}
 		})
 	}

@@ -6,6 +6,7 @@ package contract
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -51,8 +52,9 @@ type Exchange struct {
 
 // Check reports whether the exchange is one the document allows: a known
 // operation, a valid request, and an answer with a documented status whose
-// body matches its schema. A request the service refused (a status other
-// than 2xx) need not be valid; its refusal must be documented.
+// body matches its schema. A request the service refused (a non-zero
+// status_code, or a status other than 2xx) need not be valid; its refusal
+// must be documented.
 func (s *Spec) Check(ctx context.Context, x Exchange) error {
 	req, err := http.NewRequestWithContext(ctx, x.Method, x.Path, bytes.NewReader(x.Body))
 	if err != nil {
@@ -66,7 +68,7 @@ func (s *Spec) Check(ctx context.Context, x Exchange) error {
 		return fmt.Errorf("%s %s is not in the contract: %w", x.Method, x.Path, err)
 	}
 	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route}
-	if x.Status/100 == 2 {
+	if !refused(x) {
 		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
 			return fmt.Errorf("request breaks the contract: %w", err)
 		}
@@ -82,4 +84,15 @@ func (s *Spec) Check(ctx context.Context, x Exchange) error {
 		return fmt.Errorf("answer breaks the contract: %w", err)
 	}
 	return nil
+}
+
+// refused reports whether the service turned the request down.
+func refused(x Exchange) bool {
+	if x.Status/100 != 2 {
+		return true
+	}
+	var env struct {
+		StatusCode int32 `json:"status_code"`
+	}
+	return json.Unmarshal(x.RespBody, &env) == nil && env.StatusCode != 0
 }

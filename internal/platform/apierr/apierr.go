@@ -43,12 +43,17 @@ const (
 )
 
 // HTTPStatus is the HTTP status that carries an error of this kind between
-// services. Use PublicHTTPStatus for responses to clients.
+// services. A refusal caused by the request (invalid, unknown, taken,
+// forbidden) is an answer, not a failure of the service: it travels as
+// HTTP 200 with its status_code, so that sidecars' retries and circuit
+// breakers count only faults (500) and unavailability (503). Use
+// PublicHTTPStatus for responses to clients.
 func (k Kind) HTTPStatus() int {
 	switch k {
-	case Invalid, Unauthenticated, Forbidden, NotFound, Conflict, TooLarge, TooManyRequests,
-		Unavailable:
-		return int(k)
+	case Invalid, Unauthenticated, Forbidden, NotFound, Conflict, TooLarge, TooManyRequests:
+		return http.StatusOK
+	case Unavailable:
+		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
 	}
@@ -62,8 +67,10 @@ func (k Kind) PublicHTTPStatus() int {
 	switch k {
 	case Forbidden, NotFound, Conflict:
 		return http.StatusOK
+	case Invalid, Unauthenticated, TooLarge, TooManyRequests, Unavailable:
+		return int(k)
 	default:
-		return k.HTTPStatus()
+		return http.StatusInternalServerError
 	}
 }
 

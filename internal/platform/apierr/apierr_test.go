@@ -15,13 +15,13 @@ func TestStatuses(t *testing.T) {
 		kind             Kind
 		internal, public int
 	}{
-		{Invalid, 400, 400},
-		{Unauthenticated, 401, 401},
-		{Forbidden, 403, 200},
-		{NotFound, 404, 200},
-		{Conflict, 409, 200},
-		{TooLarge, 413, 413},
-		{TooManyRequests, 429, 429},
+		{Invalid, 200, 400},
+		{Unauthenticated, 200, 401},
+		{Forbidden, 200, 200},
+		{NotFound, 200, 200},
+		{Conflict, 200, 200},
+		{TooLarge, 200, 413},
+		{TooManyRequests, 200, 429},
 		{Unavailable, 503, 503},
 		{Internal, 500, 500},
 		{Kind(7), 500, 500},

@@ -25,9 +25,10 @@ type envelope struct {
 
 // Invoke calls method path on the app appID through the sidecar with in as
 // its JSON body (nil for none) and decodes the JSON answer into out (nil to
-// discard it). An answer whose envelope reports a failure comes back as the
-// *apierr.Error it describes; a target that cannot be reached comes back as
-// apierr.Unavailable.
+// discard it). An answer whose envelope reports a refusal (HTTP 200 with a
+// non-zero status_code, see apierr.Kind.HTTPStatus) or a fault comes back as
+// the *apierr.Error it describes; a target that cannot be reached comes back
+// as apierr.Unavailable.
 func (s *Sidecar) Invoke(ctx context.Context, appID, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
@@ -75,11 +76,21 @@ func (s *Sidecar) InvokeStream(ctx context.Context, appID, method, path, content
 	if resp.StatusCode/100 != 2 {
 		return decodeFailure(appID, resp)
 	}
-	if out == nil {
-		_, err = io.Copy(io.Discard, resp.Body)
-		return err
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("read %s answer: %w", appID, err)
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	var env envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return fmt.Errorf("decode %s answer: %w", appID, err)
+	}
+	if env.StatusCode != nil && *env.StatusCode != 0 {
+		return apierr.FromStatus(*env.StatusCode, env.StatusMsg)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
 		return fmt.Errorf("decode %s answer: %w", appID, err)
 	}
 	return nil

@@ -52,7 +52,10 @@ func errorHandler(public bool) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		e := fromFiber(err)
 		status := e.Kind.HTTPStatus()
-		if public && !isNoRoute(err) {
+		switch {
+		case isNoRoute(err):
+			status = fiber.StatusNotFound
+		case public:
 			status = e.Kind.PublicHTTPStatus()
 		}
 
@@ -69,7 +72,7 @@ func errorHandler(public bool) fiber.ErrorHandler {
 }
 
 // isNoRoute reports whether err is Fiber's answer to a path no route
-// matches; it stays a real 404 even under the public mapping.
+// matches; it is a real 404 under either mapping.
 func isNoRoute(err error) bool {
 	var fe *fiber.Error
 	return errors.As(err, &fe) && fe.Code == fiber.StatusNotFound
