@@ -54,12 +54,10 @@ for server in $("$root/deploy/local/servers.sh" list "$profile"); do
   esac
 done
 start_bg placement "$DAPR_PLACEMENT" --listen-address 127.0.0.1 --port 50005 \
-  --healthz-listen-address 127.0.0.1 --healthz-port 50007 \
-  --metrics-listen-address 127.0.0.1 --metrics-port 50008 \
+  --healthz-listen-address 127.0.0.1 --healthz-port 50007 --enable-metrics=false \
   --raft-logstore-path "$data/placement"
 start_bg scheduler "$DAPR_SCHEDULER" --listen-address 127.0.0.1 --port 50006 \
-  --healthz-listen-address 127.0.0.1 --healthz-port 50009 \
-  --metrics-listen-address 127.0.0.1 --metrics-port 50010 \
+  --healthz-listen-address 127.0.0.1 --healthz-port 50009 --enable-metrics=false \
   --etcd-data-dir "$data/scheduler" --etcd-client-port 50012 \
   --etcd-initial-cluster dapr-scheduler-server-0=http://127.0.0.1:50013
 wait_port 50005 && wait_port 50006

@@ -179,7 +179,7 @@ func (m *Mesh) startControlPlane(ctx context.Context) error {
 	placement, err := startProc("placement", m.dir, logs, os.Environ(), filepath.Join(bin, "placement"),
 		"--listen-address", "127.0.0.1", "--port", p(ports[0]),
 		"--healthz-listen-address", "127.0.0.1", "--healthz-port", p(ports[2]),
-		"--metrics-listen-address", "127.0.0.1", "--metrics-port", p(ports[3]),
+		"--enable-metrics=false",
 		"--initial-cluster", "dapr-placement-0=127.0.0.1:"+p(ports[7]),
 		"--inmem-store-enabled")
 	if err != nil {
@@ -190,7 +190,7 @@ func (m *Mesh) startControlPlane(ctx context.Context) error {
 	scheduler, err := startProc("scheduler", m.dir, logs, os.Environ(), filepath.Join(bin, "scheduler"),
 		"--listen-address", "127.0.0.1", "--port", p(ports[1]),
 		"--healthz-listen-address", "127.0.0.1", "--healthz-port", p(ports[4]),
-		"--metrics-listen-address", "127.0.0.1", "--metrics-port", p(ports[5]),
+		"--enable-metrics=false",
 		"--etcd-data-dir", filepath.Join(m.dir, ".data/scheduler"),
 		"--etcd-client-port", p(ports[6]),
 		"--etcd-initial-cluster", "dapr-scheduler-server-0=http://127.0.0.1:"+p(ports[8]))

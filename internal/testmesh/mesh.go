@@ -208,6 +208,22 @@ func (m *Mesh) Restart(ctx context.Context) error {
 	return nil
 }
 
+// Processes returns the process ids of the running apps and sidecars, by
+// name ("user", "user.daprd").
+func (m *Mesh) Processes() map[string]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]int, 2*len(m.apps))
+	for _, a := range m.apps {
+		for _, p := range []*proc{a.app, a.daprd} {
+			if p != nil && p.running() {
+				out[p.name] = p.cmd.Process.Pid
+			}
+		}
+	}
+	return out
+}
+
 // StopApp stops an app and its sidecar gracefully.
 func (m *Mesh) StopApp(id string) { m.App(id).stop() }
 
