@@ -112,8 +112,9 @@ type ActorState interface {
 }
 
 // recentSize bounds how many recently stored ids an active actor remembers,
-// so that the event that follows a send finds its id without a read.
-const recentSize = 256
+// so that the event that follows a send finds its id without a read even
+// once the tail has moved on.
+const recentSize = 64
 
 // loadParallelism bounds the concurrent state reads of one actor call.
 const loadParallelism = 8
@@ -176,12 +177,16 @@ func (a *UserChat) Store(ctx context.Context, args StoreArgs) (StoreReply, error
 		m.CreateTime = s.CreateTime
 		return StoreReply{Message: m, Duplicate: true}, nil
 	}
-	if s, ok, err := a.seen(ctx, m.ID); err != nil {
-		return StoreReply{}, err
-	} else if ok {
-		m.CreateTime = s.CreateTime
-		a.remember(m.ID, s)
-		return StoreReply{Message: m, Duplicate: true}, nil
+	if mayBeInPages(h, m) {
+		s, ok, err := a.seen(ctx, m.ID)
+		if err != nil {
+			return StoreReply{}, err
+		}
+		if ok {
+			m.CreateTime = s.CreateTime
+			a.remember(m.ID, s)
+			return StoreReply{Message: m, Duplicate: true}, nil
+		}
 	}
 
 	if last, ok := h.last(); ok && m.CreateTime <= last.CreateTime {
@@ -198,6 +203,16 @@ func (a *UserChat) Store(ctx context.Context, args StoreArgs) (StoreReply, error
 	a.heads[peer] = next
 	a.remember(m.ID, seen{Peer: peer, CreateTime: m.CreateTime})
 	return StoreReply{Message: m}, nil
+}
+
+// mayBeInPages reports whether m, not in the tail, may still be stored in a
+// full page, so that only then its seen record must be read. A stored
+// copy's CreateTime is at least the send time, which every request and
+// event for one message id carries alike, and every message in the pages
+// is older than the tail's first one: a message sent no earlier than that
+// one is either in the tail or new.
+func mayBeInPages(h *head, m Message) bool {
+	return len(h.Tail) > 0 && m.CreateTime < h.Tail[0].CreateTime
 }
 
 // appendMessage returns the head after m is appended and the writes that

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/douvo/douvo/internal/platform/sidecar"
 )
@@ -42,18 +43,20 @@ func (c *Client) NewID(ctx context.Context) (int64, error) {
 	return id, nil
 }
 
-// Send sends a message under a fresh id and returns the sender's copy.
+// Send sends a message, sent now, under a fresh id and returns the
+// sender's copy.
 func (c *Client) Send(ctx context.Context, from, to int64, content string) (Message, error) {
 	id, err := c.NewID(ctx)
 	if err != nil {
 		return Message{}, fmt.Errorf("send message: %w", err)
 	}
-	return c.SendWithID(ctx, SendRequest{ID: id, From: from, To: to, Content: content})
+	return c.SendRequest(ctx, SendRequest{ID: id, From: from, To: to, Content: content,
+		SentAt: time.Now().UnixMilli()})
 }
 
-// SendWithID sends a message under the id in req, which must come from
-// NewID; sending the same request again stores the message once.
-func (c *Client) SendWithID(ctx context.Context, req SendRequest) (Message, error) {
+// SendRequest sends the message req describes; its id must come from NewID.
+// Sending the same request again stores the message once.
+func (c *Client) SendRequest(ctx context.Context, req SendRequest) (Message, error) {
 	var resp MessageResponse
 	if err := c.sc.Invoke(ctx, AppID, http.MethodPost, "v1/messages", req, &resp); err != nil {
 		return Message{}, fmt.Errorf("send message: %w", err)

@@ -14,9 +14,9 @@
 // send could not.
 //
 // Message ids are leased in blocks to callers, which give a message its id
-// before the first attempt to send it. A send retried with the same id, by
-// the caller or by the sidecar's resiliency policy, is the same message and
-// is stored once.
+// and its send time before the first attempt to send it. A send retried
+// with the same id, by the caller or by the sidecar's resiliency policy, is
+// the same message and is stored once.
 package message
 
 import (
@@ -71,7 +71,9 @@ var (
 	ErrBadUserID      = apierr.New(apierr.Invalid, "user ids must be positive integers")
 	ErrBadMessageID   = apierr.New(apierr.Invalid,
 		"message id must be a positive integer below 2^53, leased from the message service")
-	ErrBadTime      = apierr.New(apierr.Invalid, "time must not be negative")
+	ErrBadTime   = apierr.New(apierr.Invalid, "time must not be negative")
+	ErrBadSentAt = apierr.New(apierr.Invalid,
+		"sent_at must be the send time in Unix milliseconds, within a minute of the service's clock")
 	ErrTooManyPeers = apierr.New(apierr.Invalid, "too many peers in one latest-message lookup")
 	ErrNoRecipient  = apierr.New(apierr.NotFound, "recipient user not found")
 	ErrNoSender     = apierr.New(apierr.NotFound, "sender user not found")

@@ -62,19 +62,26 @@ func (s *Service) LeaseIDs(ctx context.Context) (int64, error) {
 	return first, nil
 }
 
-// SendRequest is a message to send, with the id its caller leased for it.
+// SendRequest is a message to send, with the id its caller leased for it
+// and the time it was sent, both fixed before the first attempt.
 type SendRequest struct {
 	ID      int64  `json:"id"`
 	From    int64  `json:"from_user_id"`
 	To      int64  `json:"to_user_id"`
 	Content string `json:"content"`
+	// SentAt is the send time in Unix milliseconds; it becomes the
+	// message's CreateTime unless a history needs a later one.
+	SentAt int64 `json:"sent_at"`
 }
+
+// MaxClockSkew bounds how far a send time may be from the service's clock.
+const MaxClockSkew = time.Minute
 
 // Send validates a message, publishes it and stores it for both users, and
 // returns the sender's copy. Bad input is refused before anything is
 // published. Once published the message reaches both users; if storing it
-// fails, Send reports ErrNotDelivered and a retry with the same id completes
-// it without a duplicate.
+// fails, Send reports ErrNotDelivered and a retry of the same request
+// completes it without a duplicate.
 func (s *Service) Send(ctx context.Context, req SendRequest) (Message, error) {
 	if req.ID <= 0 || req.ID > MaxID {
 		return Message{}, ErrBadMessageID
@@ -85,6 +92,10 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (Message, error) {
 	if req.From == req.To {
 		return Message{}, ErrSelf
 	}
+	if skew := time.Duration(req.SentAt-s.now().UnixMilli()) * time.Millisecond; req.SentAt <= 0 ||
+		skew > MaxClockSkew || skew < -MaxClockSkew {
+		return Message{}, ErrBadSentAt
+	}
 	content, err := normalizeContent(req.Content)
 	if err != nil {
 		return Message{}, err
@@ -94,7 +105,7 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (Message, error) {
 	}
 
 	m := Message{ID: req.ID, FromUserID: req.From, ToUserID: req.To, Content: content,
-		CreateTime: s.now().UnixMilli()}
+		CreateTime: req.SentAt}
 	if err := s.events.Publish(ctx, Topic, strconv.FormatInt(m.ID, 10), m); err != nil {
 		return Message{}, fmt.Errorf("send message: %w", err)
 	}
