@@ -368,7 +368,9 @@ func TestMessageServiceContract(t *testing.T) {
 	next := post("/v1/message-ids", nil)
 	require.GreaterOrEqual(t, next.Int("first_id"), first+count, "leases never overlap")
 
-	msg := map[string]any{"id": first, "from_user_id": a.ID, "to_user_id": b.ID, "content": "contract"}
+	now := time.Now().UnixMilli()
+	msg := map[string]any{"id": first, "from_user_id": a.ID, "to_user_id": b.ID, "content": "contract",
+		"sent_at": now}
 	sent := post("/v1/messages", msg)
 	require.Equal(t, first, sent.Int("message.id"))
 	again := post("/v1/messages", msg)
@@ -384,10 +386,16 @@ func TestMessageServiceContract(t *testing.T) {
 		body   map[string]any
 		status int
 	}{
-		{map[string]any{"id": first + 1, "from_user_id": a.ID, "to_user_id": b.ID, "content": " "}, http.StatusBadRequest},
-		{map[string]any{"id": first + 1, "from_user_id": a.ID, "to_user_id": a.ID, "content": "x"}, http.StatusBadRequest},
-		{map[string]any{"id": 0, "from_user_id": a.ID, "to_user_id": b.ID, "content": "x"}, http.StatusBadRequest},
-		{map[string]any{"id": first + 1, "from_user_id": a.ID, "to_user_id": 900719925474099, "content": "x"}, http.StatusNotFound},
+		{map[string]any{"id": first + 1, "from_user_id": a.ID, "to_user_id": b.ID, "content": " ",
+			"sent_at": now}, http.StatusBadRequest},
+		{map[string]any{"id": first + 1, "from_user_id": a.ID, "to_user_id": a.ID, "content": "x",
+			"sent_at": now}, http.StatusBadRequest},
+		{map[string]any{"id": 0, "from_user_id": a.ID, "to_user_id": b.ID, "content": "x",
+			"sent_at": now}, http.StatusBadRequest},
+		{map[string]any{"id": first + 1, "from_user_id": a.ID, "to_user_id": b.ID, "content": "x",
+			"sent_at": now - 3_600_000}, http.StatusBadRequest},
+		{map[string]any{"id": first + 1, "from_user_id": a.ID, "to_user_id": 900719925474099, "content": "x",
+			"sent_at": now}, http.StatusNotFound},
 	}
 	for _, r := range refusals {
 		require.Equal(t, r.status, post("/v1/messages", r.body).HTTPStatus, "%v", r.body)
@@ -418,9 +426,10 @@ func TestMessageServiceContract(t *testing.T) {
 	require.Equal(t, int64(0), num(fromB[0]["msg_type"]), "b received it")
 
 	reply := post("/v1/messages", map[string]any{"id": first + 2, "from_user_id": b.ID,
-		"to_user_id": a.ID, "content": "reply"})
+		"to_user_id": a.ID, "content": "reply", "sent_at": time.Now().UnixMilli()})
 	require.Equal(t, first+2, reply.Int("message.id"))
-	post("/v1/messages", map[string]any{"id": first + 3, "from_user_id": c.ID, "to_user_id": a.ID, "content": "from c"})
+	post("/v1/messages", map[string]any{"id": first + 3, "from_user_id": c.ID, "to_user_id": a.ID,
+		"content": "from c", "sent_at": time.Now().UnixMilli()})
 	fromA = latest(a.ID, b.ID, c.ID)
 	require.Len(t, fromA, 2)
 	require.Equal(t, []any{"reply", "from c"}, []any{msgField(fromA[0], "content"), msgField(fromA[1], "content")})
@@ -440,13 +449,13 @@ func TestMessageServiceContract(t *testing.T) {
 }
 
 // publishMessageEvent publishes a message event through the gateway's
-// sidecar, as the message service does, under the CloudEvent id id.
-func publishMessageEvent(t *testing.T, id int64, m chatMessage) {
+// sidecar, as the message service does, under the CloudEvent id ceID.
+func publishMessageEvent(t *testing.T, ceID string, m chatMessage) {
 	t.Helper()
 	body, err := json.Marshal(m)
 	require.NoError(t, err)
-	u := fmt.Sprintf("http://127.0.0.1:%d/v1.0/publish/pubsub/message-events?metadata.cloudevent.id=%d",
-		mesh.App("gateway").DaprHTTPPort, id)
+	u := fmt.Sprintf("http://127.0.0.1:%d/v1.0/publish/pubsub/message-events?metadata.cloudevent.id=%s",
+		mesh.App("gateway").DaprHTTPPort, ceID)
 	req, err := http.NewRequest(http.MethodPost, u, bytes.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
@@ -468,10 +477,23 @@ func count(msgs []chatMessage, id int64) int {
 	return n
 }
 
+// awaitPush waits until a push stream delivers the message id.
+func awaitPush(t *testing.T, events <-chan sseEvent, id int64) {
+	t.Helper()
+	for {
+		if ev := nextEvent(t, events); ev.Name == "message" && ev.ID == strconv.FormatInt(id, 10) {
+			return
+		}
+	}
+}
+
 func TestChatRedeliveredEventIsStoredOnce(t *testing.T) {
 	spec := loadSpec(t, "services/message/api.yaml")
 	a, b := signUp(t, "redo"), signUp(t, "redo")
 	first := invoke(t, spec, "message", http.MethodPost, "/v1/message-ids", nil).Int("first_id")
+	// Every event that passes the broker reaches this stream too: seeing a
+	// repeat here proves it went past the broker's own duplicate check.
+	pushed := openStream(t, b)
 	seenByBoth := func(id int64) func() bool {
 		return func() bool {
 			ha, errA := tryHistory(a, b.ID, 0)
@@ -479,37 +501,59 @@ func TestChatRedeliveredEventIsStoredOnce(t *testing.T) {
 			return errA == nil && errB == nil && count(ha, id) > 0 && count(hb, id) > 0
 		}
 	}
+	storedOnce := func(want []int64) func() bool {
+		return func() bool {
+			for _, side := range [][2]account{{a, b}, {b, a}} {
+				h, err := tryHistory(side[0], side[1].ID, 0)
+				if err != nil || !assert.ObjectsAreEqual(want, ids(h)) {
+					return false
+				}
+			}
+			return true
+		}
+	}
 
 	// A message that only ever travels as an event reaches both users.
 	ev := chatMessage{ID: first, FromUserID: a.ID, ToUserID: b.ID, Content: "delivered twice",
 		CreateTime: time.Now().UnixMilli()}
-	publishMessageEvent(t, ev.ID, ev)
+	publishMessageEvent(t, strconv.FormatInt(ev.ID, 10), ev)
+	awaitPush(t, pushed, ev.ID)
 	require.Eventually(t, seenByBoth(ev.ID), 15*time.Second, 50*time.Millisecond)
 
-	// The same event again, and the event of a message sent through the
-	// gateway again, then a later event: once that one is stored, the
-	// repeats have been consumed too.
+	// The broker drops a repeat under the same CloudEvent id within its
+	// duplicate window. A repeat it cannot recognise (a redelivery after a
+	// lost acknowledgement, a publish retried later) reaches the consumers:
+	// here the same message under other CloudEvent ids, once for the
+	// event-only message and once for a message sent through the gateway.
 	sent := sendMessage(t, b, a.ID, "sent once")
-	publishMessageEvent(t, ev.ID, ev)
-	publishMessageEvent(t, sent.ID, chatMessage{ID: sent.ID, FromUserID: b.ID, ToUserID: a.ID,
-		Content: sent.Content, CreateTime: sent.CreateTime})
+	awaitPush(t, pushed, sent.ID)
+	publishMessageEvent(t, fmt.Sprintf("%d-again", ev.ID), ev)
+	awaitPush(t, pushed, ev.ID)
+	publishMessageEvent(t, fmt.Sprintf("%d-again", sent.ID), chatMessage{ID: sent.ID,
+		FromUserID: b.ID, ToUserID: a.ID, Content: sent.Content, CreateTime: sent.CreateTime})
+	awaitPush(t, pushed, sent.ID)
 	marker := chatMessage{ID: first + 1, FromUserID: a.ID, ToUserID: b.ID, Content: "marker",
 		CreateTime: time.Now().UnixMilli()}
-	publishMessageEvent(t, marker.ID, marker)
+	publishMessageEvent(t, strconv.FormatInt(marker.ID, 10), marker)
 	require.Eventually(t, seenByBoth(marker.ID), 15*time.Second, 50*time.Millisecond)
+	want := []int64{ev.ID, sent.ID, marker.ID}
+	require.True(t, storedOnce(want)(), "each message is stored once")
+	require.Never(t, func() bool { return !storedOnce(want)() }, time.Second, 100*time.Millisecond)
 
-	stored := func() bool {
-		for _, side := range [][2]account{{a, b}, {b, a}} {
-			h, err := tryHistory(side[0], side[1].ID, 0)
-			if err != nil || len(h) != 3 || count(h, ev.ID) != 1 || count(h, sent.ID) != 1 {
-				return false
-			}
-		}
-		return true
+	// Much later, when the first message has moved to a full page and out
+	// of the actors' memory of recent ids, it comes once more.
+	for i := range 70 {
+		want = append(want, sendMessage(t, a, b.ID, fmt.Sprintf("later %d", i)).ID)
 	}
-	require.True(t, stored(), "each message is stored once")
-	require.Never(t, func() bool { return !stored() }, time.Second, 100*time.Millisecond)
-	require.Equal(t, []int64{ev.ID, sent.ID, marker.ID}, ids(history(t, a, b.ID, 0)))
+	publishMessageEvent(t, fmt.Sprintf("%d-later", ev.ID), ev)
+	awaitPush(t, pushed, ev.ID)
+	marker2 := chatMessage{ID: first + 2, FromUserID: b.ID, ToUserID: a.ID, Content: "marker 2",
+		CreateTime: time.Now().UnixMilli()}
+	publishMessageEvent(t, strconv.FormatInt(marker2.ID, 10), marker2)
+	require.Eventually(t, seenByBoth(marker2.ID), 15*time.Second, 50*time.Millisecond)
+	want = append(want, marker2.ID)
+	require.True(t, storedOnce(want)(), "the old message is still stored once, in its place")
+	require.Never(t, func() bool { return !storedOnce(want)() }, time.Second, 100*time.Millisecond)
 }
 
 // sseEvent is one Server-Sent Event.
