@@ -36,6 +36,10 @@ test: toolchain build ## Run every test, end-to-end ones against a real mesh.
 	DOUVO_TOOLCHAIN="$$(deploy/local/toolchain.sh)" DOUVO_PROFILE=$(PROFILE) \
 	  $(GO) test -count=1 -timeout 45m ./...
 
+.PHONY: bench-chat
+bench-chat: toolchain ## Benchmark chat sends, polls and pushes through the gateway.
+	DOUVO_TOOLCHAIN="$$(deploy/local/toolchain.sh)" $(GO) run ./bench/chat
+
 .PHONY: lint
 lint: ## Vet and format-check the code.
 	$(GO) vet ./...
