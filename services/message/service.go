@@ -57,7 +57,7 @@ func NewService(chats Chats, users Users, events Publisher, ids IDs) *Service {
 func (s *Service) LeaseIDs(ctx context.Context) (int64, error) {
 	first, err := s.ids.Lease(ctx, IDBlock)
 	if err != nil {
-		return 0, fmt.Errorf("lease message ids: %w", err)
+		return 0, fmt.Errorf("lease message ids: %w: %w", ErrUnavailable, err)
 	}
 	return first, nil
 }
@@ -106,8 +106,10 @@ func (s *Service) Send(ctx context.Context, req SendRequest) (Message, error) {
 
 	m := Message{ID: req.ID, FromUserID: req.From, ToUserID: req.To, Content: content,
 		CreateTime: req.SentAt}
+	// A failed publish may have reached the broker: it is unavailable, not
+	// refused, so that the same request is tried again.
 	if err := s.events.Publish(ctx, Topic, strconv.FormatInt(m.ID, 10), m); err != nil {
-		return Message{}, fmt.Errorf("send message: %w", err)
+		return Message{}, fmt.Errorf("send message: %w: %w", ErrUnavailable, err)
 	}
 	stored, err := s.deliver(ctx, m)
 	if err != nil {
