@@ -576,7 +576,7 @@ func openStream(t *testing.T, u account) <-chan sseEvent {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
 
-	events := make(chan sseEvent, 16)
+	events := make(chan sseEvent, 1024)
 	go func() {
 		defer close(events)
 		sc := bufio.NewScanner(resp.Body)
@@ -586,7 +586,11 @@ func openStream(t *testing.T, u account) <-chan sseEvent {
 			switch {
 			case line == "":
 				if ev.Name != "" {
-					events <- ev
+					select {
+					case events <- ev:
+					case <-ctx.Done():
+						return
+					}
 				}
 				ev = sseEvent{}
 			case strings.HasPrefix(line, "event: "):
