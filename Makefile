@@ -37,6 +37,10 @@ test: toolchain build ## Run every test against a real mesh (PROFILE=local|redis
 	DOUVO_TOOLCHAIN="$$(deploy/local/toolchain.sh)" DOUVO_PROFILE=$(PROFILE) \
 	  $(GO) test -count=1 -timeout 45m ./...
 
+.PHONY: bench-chat
+bench-chat: toolchain ## Benchmark chat sends, polls and pushes through the gateway.
+	DOUVO_TOOLCHAIN="$$(deploy/local/toolchain.sh)" $(GO) run ./bench/chat
+
 .PHONY: lint
 lint: ## Vet, format-check and lint the code with the pinned golangci-lint.
 	$(GO) vet ./...

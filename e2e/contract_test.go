@@ -94,16 +94,27 @@ func TestUserServiceContract(t *testing.T) {
 }
 
 func TestAppsRefuseCallersWithoutTheAppToken(t *testing.T) {
-	for _, id := range []string{"gateway", "user"} {
-		t.Run(id, func(t *testing.T) {
-			url := fmt.Sprintf("http://127.0.0.1:%d/v1/users/batch", mesh.App(id).Port)
+	cases := []struct {
+		app, path string
+		refused   bool
+	}{
+		{"gateway", "/v1/users/batch", false},
+		{"user", "/v1/users/batch", true},
+		{"message", "/v1/message-ids", true},
+		{"message-2", "/v1/message-ids", true},
+		// The gateway is public, but only its sidecar delivers events.
+		{"gateway", "/events/fanout/message-events", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.app+tc.path, func(t *testing.T) {
+			url := fmt.Sprintf("http://127.0.0.1:%d%s", mesh.App(tc.app).Port, tc.path)
 			resp, err := http.Post(url, "application/json", bytes.NewReader([]byte(`{"ids":[1]}`)))
 			require.NoError(t, err)
 			defer resp.Body.Close()
-			if id == "user" {
+			if tc.refused {
 				var env map[string]any
 				require.NoError(t, json.NewDecoder(resp.Body).Decode(&env))
-				require.Equal(t, 401.0, env["status_code"])
+				require.Equal(t, 401.0, env["status_code"], "%v", env)
 			}
 		})
 	}

@@ -10,11 +10,17 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/douvo/douvo/services/message"
 	"github.com/douvo/douvo/services/user"
 )
 
 // AppID is the Dapr app-id the gateway runs under.
 const AppID = "gateway"
+
+// ReadBufferSize bounds a request's line and headers. Clients put every
+// parameter in the query string, a chat message of 1000 characters too: up
+// to 4 bytes each in UTF-8, 12 once percent-encoded.
+const ReadBufferSize = 16 << 10
 
 // Limits are the gateway's rate limits, in requests per minute. Zero turns a
 // limit off.
@@ -31,7 +37,8 @@ type Limits struct {
 // Services are the clients of the services the gateway composes answers
 // from. Each calls its service through the gateway's sidecar.
 type Services struct {
-	Users *user.Client
+	Users    *user.Client
+	Messages *message.Client
 }
 
 // Gateway serves the public API.
@@ -39,11 +46,13 @@ type Gateway struct {
 	svc    Services
 	tokens *Tokens
 	limits Limits
+	hub    *hub
 }
 
-// New returns a Gateway on the given services.
+// New returns a Gateway on the given services. Mount its Subscriptions
+// beside its Routes, and Close it when shutting down.
 func New(svc Services, tokens *Tokens, limits Limits) *Gateway {
-	return &Gateway{svc: svc, tokens: tokens, limits: limits}
+	return &Gateway{svc: svc, tokens: tokens, limits: limits, hub: newHub()}
 }
 
 // chain holds the middleware the domain routes pick from.
@@ -69,6 +78,7 @@ func (g *Gateway) Routes(app *fiber.App) {
 		authLimit: perKey(g.limits.Auth, time.Minute, clientIP),
 	}
 	g.userRoutes(api, mw)
+	g.messageRoutes(api, mw)
 }
 
 // route registers handlers for both GET and POST on path.

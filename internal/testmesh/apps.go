@@ -9,13 +9,21 @@ import (
 	"strconv"
 )
 
-// startApps starts every app of the run file beside its sidecar.
+// startApps starts every app of the run file beside its sidecar. An app-id
+// listed more than once runs as several instances, named after the app-id
+// and, from the second on, "-2", "-3" and so on.
 func (m *Mesh) startApps(_ context.Context, opts Options) error {
 	runApps, err := readRunFile(m.root)
 	if err != nil {
 		return err
 	}
+	seen := map[string]int{}
 	for _, ra := range runApps {
+		seen[ra.AppID]++
+		name := ra.AppID
+		if n := seen[ra.AppID]; n > 1 {
+			name += "-" + strconv.Itoa(n)
+		}
 		ports, err := freePorts(5)
 		if err != nil {
 			return err
@@ -29,14 +37,14 @@ func (m *Mesh) startApps(_ context.Context, opts Options) error {
 			command = filepath.Join(m.root, command)
 		}
 		a := &App{
-			ID: ra.AppID, Port: ports[0], DaprHTTPPort: ports[1], DaprGRPCPort: ports[2],
+			ID: ra.AppID, Name: name, Port: ports[0], DaprHTTPPort: ports[1], DaprGRPCPort: ports[2],
 			internalPort: ports[3], metricsPort: ports[4],
 			command: command, env: env,
 			maxBodySize: ra.MaxBodySize, readBuffer: ra.ReadBufferSize,
 		}
 		m.mu.Lock()
-		m.apps[a.ID] = a
-		m.order = append(m.order, a.ID)
+		m.apps[a.Name] = a
+		m.order = append(m.order, a.Name)
 		m.mu.Unlock()
 
 		if err := m.startDaprd(a); err != nil {
@@ -80,7 +88,7 @@ func (m *Mesh) startDaprd(a *App) error {
 		"DAPR_HOST_IP=127.0.0.1",
 		"DAPR_API_TOKEN="+m.DaprAPIToken(),
 		"APP_API_TOKEN="+m.AppAPIToken())
-	d, err := startProc(a.ID+".daprd", m.dir, filepath.Join(m.dir, "logs"), env,
+	d, err := startProc(a.Name+".daprd", m.dir, filepath.Join(m.dir, "logs"), env,
 		filepath.Join(m.toolchain, ".dapr/bin/daprd"), args...)
 	if err != nil {
 		return err
@@ -112,9 +120,9 @@ func (m *Mesh) startApp(a *App) error {
 	for _, k := range keys {
 		env = append(env, k+"="+vars[k])
 	}
-	p, err := startProc(a.ID, m.dir, filepath.Join(m.dir, "logs"), env, a.command)
+	p, err := startProc(a.Name, m.dir, filepath.Join(m.dir, "logs"), env, a.command)
 	if err != nil {
-		return fmt.Errorf("start app %s: %w", a.ID, err)
+		return fmt.Errorf("start app %s: %w", a.Name, err)
 	}
 	a.app = p
 	return nil

@@ -2,7 +2,9 @@
 // app of dapr.yaml beside its own real daprd, Dapr placement and scheduler,
 // and the servers the chosen profile's components point at, all on free
 // loopback ports with data in a fresh folder. Tests drive it through the
-// gateway and may stop, kill and restart single apps.
+// gateway and may stop, kill and restart single apps. An app-id listed
+// several times in dapr.yaml runs as several instances, named "<app-id>",
+// "<app-id>-2" and so on.
 //
 // The mesh reads the same run file and component YAML that `make run` uses,
 // rewriting only the addresses of the servers it starts, so what is tested is
@@ -55,10 +57,13 @@ type Mesh struct {
 	order []string
 }
 
-// App is one app of the mesh and its sidecar.
+// App is one instance of an app of the mesh and its sidecar.
 type App struct {
 	// ID is the Dapr app-id.
 	ID string
+	// Name tells the instances of one app-id apart: the app-id for the
+	// first instance listed in the run file, "<app-id>-2" for the second.
+	Name string
 	// Port is the app's HTTP port.
 	Port int
 	// DaprHTTPPort and DaprGRPCPort are its sidecar's API ports.
@@ -131,16 +136,30 @@ func (m *Mesh) GatewayURL() string {
 	return "http://127.0.0.1:" + strconv.Itoa(m.App("gateway").Port)
 }
 
-// App returns the app with the given id; it panics on an unknown id, which
-// is a mistake in the test.
-func (m *Mesh) App(id string) *App {
+// App returns the app instance with the given name: an app-id names the
+// app's first instance. It panics on an unknown name, which is a mistake in
+// the test.
+func (m *Mesh) App(name string) *App {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	a, ok := m.apps[id]
+	a, ok := m.apps[name]
 	if !ok {
-		panic("testmesh: no app " + id + " in dapr.yaml")
+		panic("testmesh: no app " + name + " in dapr.yaml")
 	}
 	return a
+}
+
+// Instances returns every instance of an app-id, in run file order.
+func (m *Mesh) Instances(id string) []*App {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*App
+	for _, name := range m.order {
+		if a := m.apps[name]; a.ID == id {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // AppAPIToken is the token sidecars present to apps; a caller without it is
@@ -224,21 +243,34 @@ func (m *Mesh) Processes() map[string]int {
 	return out
 }
 
-// StopApp stops an app and its sidecar gracefully.
-func (m *Mesh) StopApp(id string) { m.App(id).stop() }
+// StopApp stops an app instance and its sidecar gracefully.
+func (m *Mesh) StopApp(name string) { m.App(name).stop() }
 
-// KillApp kills an app's process at once, as a crash would, leaving its
-// sidecar running.
-func (m *Mesh) KillApp(id string) {
-	if p := m.App(id).app; p != nil {
+// KillApp kills an app instance's process at once, as a crash would,
+// leaving its sidecar running.
+func (m *Mesh) KillApp(name string) {
+	if p := m.App(name).app; p != nil {
 		p.kill()
 	}
 }
 
-// StartApp starts an app, and its sidecar if that is not running, and
-// waits until the app is ready.
-func (m *Mesh) StartApp(ctx context.Context, id string) error {
-	a := m.App(id)
+// KillInstance kills an app instance and its sidecar at once, as the loss
+// of the machine running them would: neither says goodbye to placement or
+// name resolution.
+func (m *Mesh) KillInstance(name string) {
+	a := m.App(name)
+	if a.app != nil {
+		a.app.kill()
+	}
+	if a.daprd != nil {
+		a.daprd.kill()
+	}
+}
+
+// StartApp starts an app instance, and its sidecar if that is not running,
+// and waits until the app is ready.
+func (m *Mesh) StartApp(ctx context.Context, name string) error {
+	a := m.App(name)
 	if a.daprd == nil || !a.daprd.running() {
 		if err := m.startDaprd(a); err != nil {
 			return err
@@ -249,7 +281,7 @@ func (m *Mesh) StartApp(ctx context.Context, id string) error {
 			return err
 		}
 	}
-	return m.WaitReady(ctx, id, 60*time.Second)
+	return m.WaitReady(ctx, name, 60*time.Second)
 }
 
 func (a *App) stop() {
@@ -261,10 +293,10 @@ func (a *App) stop() {
 	}
 }
 
-// WaitReady waits until the app's readiness probe and its sidecar's health
-// endpoint both pass.
-func (m *Mesh) WaitReady(ctx context.Context, id string, timeout time.Duration) error {
-	a := m.App(id)
+// WaitReady waits until the app instance's readiness probe and its
+// sidecar's health endpoint both pass.
+func (m *Mesh) WaitReady(ctx context.Context, name string, timeout time.Duration) error {
+	a := m.App(name)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	probes := []string{
@@ -273,14 +305,14 @@ func (m *Mesh) WaitReady(ctx context.Context, id string, timeout time.Duration) 
 	}
 	for {
 		if a.app != nil && !a.app.running() {
-			return fmt.Errorf("app %s exited before it was ready", id)
+			return fmt.Errorf("app %s exited before it was ready", name)
 		}
 		if allOK(ctx, probes) {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("app %s not ready after %s", id, timeout)
+			return fmt.Errorf("app %s not ready after %s", name, timeout)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}

@@ -10,7 +10,9 @@ import (
 	"github.com/douvo/douvo/gateway"
 	"github.com/douvo/douvo/internal/platform/boot"
 	"github.com/douvo/douvo/internal/platform/config"
+	"github.com/douvo/douvo/internal/platform/events"
 	"github.com/douvo/douvo/internal/platform/web"
+	"github.com/douvo/douvo/services/message"
 	"github.com/douvo/douvo/services/user"
 )
 
@@ -45,19 +47,28 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return err
 	}
 	gw := gateway.New(gateway.Services{
-		Users: user.NewClient(env.Sidecar),
+		Users:    user.NewClient(env.Sidecar),
+		Messages: message.NewClient(env.Sidecar),
 	}, tokens, cfg.Limits)
+	stopPush := context.AfterFunc(ctx, gw.Close)
+	defer stopPush()
 
 	app := web.New(web.Options{
 		Name:           gateway.AppID,
 		Logger:         logger,
 		Telemetry:      env.Telemetry,
 		RequestTimeout: cfg.RequestTimeout,
+		ReadBufferSize: gateway.ReadBufferSize,
 		Public:         true,
 		Ready: func(ctx context.Context) error {
-			return env.Sidecar.Ready(ctx, cfg.SecretStore)
+			return env.Sidecar.Ready(ctx, cfg.SecretStore, events.Fanout)
 		},
 	})
+	// Event deliveries come from the sidecar alone.
+	onlySidecar := web.RequireAppToken(cfg.Sidecar.AppAPIToken)
+	app.Use("/dapr", onlySidecar)
+	app.Use("/events", onlySidecar)
+	events.Mount(app, logger, gw.Subscriptions()...)
 	gw.Routes(app)
 	return env.Serve(ctx, app)
 }

@@ -19,7 +19,16 @@ import (
 )
 
 // PubSub is the name of the Dapr pub/sub component every profile provides.
+// Its subscribers share the work: each event reaches one instance of each
+// subscribing app, and waits for that app while it is down.
 const PubSub = "pubsub"
+
+// Fanout is the name of the pub/sub component that hands every event to
+// every running instance of a subscribing app, for state held per instance
+// (open client connections). It carries the same topics as PubSub, keeps
+// nothing for an instance that is down, and starts each instance at the
+// newest event.
+const Fanout = "fanout"
 
 // DeadLetterSuffix names a topic's dead-letter topic: "<topic>.dead".
 // Events a handler drops, or that still fail after the resiliency policy's
@@ -78,6 +87,8 @@ type Handler func(ctx context.Context, m Message) error
 
 // Subscription routes one topic to a handler.
 type Subscription struct {
+	// PubSub is the component to consume from: PubSub when empty, or Fanout.
+	PubSub string
 	// Topic is the topic to consume.
 	Topic string
 	// Handler processes its events.
@@ -100,13 +111,17 @@ type cloudEvent struct {
 }
 
 // Mount declares subs to the sidecar (GET /dapr/subscribe) and serves their
-// deliveries under /events/<topic>. Each delivery's outcome is logged once.
+// deliveries under /events/<topic>, or /events/<component>/<topic> for a
+// component other than PubSub. Each delivery's outcome is logged once.
 func Mount(app fiber.Router, logger *slog.Logger, subs ...Subscription) {
 	docs := make([]subscriptionDoc, 0, len(subs))
 	for _, s := range subs {
-		route := "/events/" + s.Topic
+		component, route := PubSub, "/events/"+s.Topic
+		if s.PubSub != "" && s.PubSub != PubSub {
+			component, route = s.PubSub, "/events/"+s.PubSub+"/"+s.Topic
+		}
 		docs = append(docs, subscriptionDoc{
-			PubsubName: PubSub, Topic: s.Topic, Route: route,
+			PubsubName: component, Topic: s.Topic, Route: route,
 			DeadLetterTopic: s.Topic + DeadLetterSuffix,
 		})
 		app.Post(route, deliver(logger, s))

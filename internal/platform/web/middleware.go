@@ -117,6 +117,18 @@ func requestID(c *fiber.Ctx) string {
 	return id
 }
 
+// RequireAppToken refuses requests that lack the app API token the sidecar
+// presents. Internal apps enforce it on every route through
+// Options.AppAPIToken; a public app puts it in front of the routes only its
+// sidecar may call, such as event deliveries. An empty token lets every
+// request through, as on a run without tokens.
+func RequireAppToken(token string) fiber.Handler {
+	if token == "" {
+		return func(c *fiber.Ctx) error { return c.Next() }
+	}
+	return requireToken(token)
+}
+
 // requireToken refuses requests that lack the app API token the sidecar
 // presents, so that only the app's own sidecar can call it.
 func requireToken(token string) fiber.Handler {

@@ -37,6 +37,9 @@ type Options struct {
 	RequestTimeout time.Duration
 	// BodyLimit is the largest accepted request body in bytes.
 	BodyLimit int
+	// ReadBufferSize bounds a request's line and headers, query string
+	// included, in bytes; zero keeps Fiber's 4 KiB.
+	ReadBufferSize int
 	// StreamRequestBody lets handlers read large bodies as a stream instead of
 	// buffering them whole before the handler runs.
 	StreamRequestBody bool
@@ -68,6 +71,7 @@ func New(opts Options) *fiber.App {
 		// a request (actor ids, cache keys) must not change under us.
 		Immutable:         true,
 		BodyLimit:         opts.BodyLimit,
+		ReadBufferSize:    opts.ReadBufferSize,
 		StreamRequestBody: opts.StreamRequestBody,
 		ErrorHandler:      handleErr,
 		ReadTimeout:       2 * opts.RequestTimeout,
