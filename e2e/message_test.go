@@ -398,10 +398,10 @@ func TestMessageServiceContract(t *testing.T) {
 			"sent_at": now}, http.StatusNotFound},
 	}
 	for _, r := range refusals {
-		require.Equal(t, r.status, post("/v1/messages", r.body).HTTPStatus, "%v", r.body)
+		require.Equal(t, int64(r.status), post("/v1/messages", r.body).Code(), "%v", r.body)
 	}
-	require.Equal(t, http.StatusBadRequest, chat(a.ID, a.ID, "").HTTPStatus)
-	require.Equal(t, http.StatusBadRequest, chat(a.ID, b.ID, "soon").HTTPStatus)
+	require.Equal(t, int64(http.StatusBadRequest), chat(a.ID, a.ID, "").Code())
+	require.Equal(t, int64(http.StatusBadRequest), chat(a.ID, b.ID, "soon").Code())
 
 	// The latest message per peer, for many peers in one call, and whether
 	// the viewer sent or received it.
@@ -444,8 +444,8 @@ func TestMessageServiceContract(t *testing.T) {
 	require.Equal(t, []int64{0, 1}, []int64{num(fromA[0]["unread"]), num(fromA[1]["unread"])},
 		"reading a conversation clears its unread count only")
 
-	require.Equal(t, http.StatusBadRequest,
-		post(fmt.Sprintf("/v1/users/%d/latest", a.ID), map[string]any{"peer_ids": make([]int64, 501)}).HTTPStatus)
+	require.Equal(t, int64(http.StatusBadRequest),
+		post(fmt.Sprintf("/v1/users/%d/latest", a.ID), map[string]any{"peer_ids": make([]int64, 501)}).Code())
 }
 
 // publishMessageEvent publishes a message event through the gateway's

@@ -264,12 +264,13 @@ func (c *client) stream(ctx context.Context, u user) (<-chan int64, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build stream request: %w", err)
 	}
-	resp, err := (&http.Client{}).Do(req)
+	// The body is the stream itself; the reader goroutine below closes it.
+	resp, err := (&http.Client{}).Do(req) //nolint:bodyclose // closed by the reader
 	if err != nil {
 		return nil, fmt.Errorf("open push stream: %w", err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		resp.Body.Close()
+		_ = resp.Body.Close()
 		return nil, fmt.Errorf("open push stream: HTTP %d", resp.StatusCode)
 	}
 

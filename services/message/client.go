@@ -57,7 +57,7 @@ func (c *Client) Send(ctx context.Context, from, to int64, content string) (Mess
 // SendRequest sends the message req describes; its id must come from NewID.
 // Sending the same request again stores the message once.
 func (c *Client) SendRequest(ctx context.Context, req SendRequest) (Message, error) {
-	var resp MessageResponse
+	var resp SendResponse
 	if err := c.sc.Invoke(ctx, AppID, http.MethodPost, "v1/messages", req, &resp); err != nil {
 		return Message{}, fmt.Errorf("send message: %w", err)
 	}

@@ -21,8 +21,8 @@ type (
 		First int64 `json:"first_id"`
 		Count int   `json:"count"`
 	}
-	// MessageResponse answers a send with the sender's copy.
-	MessageResponse struct {
+	// SendResponse answers a send with the sender's copy.
+	SendResponse struct {
 		web.Status
 		Message Message `json:"message"`
 	}
@@ -72,7 +72,7 @@ func (h handlers) send(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(MessageResponse{Status: web.OK(), Message: m})
+	return c.JSON(SendResponse{Status: web.OK(), Message: m})
 }
 
 func (h handlers) history(c *fiber.Ctx) error {
