@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -48,5 +49,51 @@ func TestAServiceThatIsDownFailsFastAndComesBack(t *testing.T) {
 			r := post(t, "/douyin/user/login/", vals("username", a.Name, "password", "pw-"+a.Name))
 			return r.Code() == 0
 		}, 45*time.Second, 250*time.Millisecond)
+	}
+}
+
+// TestNoMessageIsLostWhileTheBrokerIsDown stops the server that carries
+// pub/sub, sends messages the way a client does (retrying a send that
+// failed), starts the server again, and checks that every message the
+// client saw accepted is in both histories exactly once. It changes the
+// shared mesh, so it must not run in parallel with other tests.
+func TestNoMessageIsLostWhileTheBrokerIsDown(t *testing.T) {
+	a, b := signUp(t, "outage"), signUp(t, "outage")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	broker := mesh.PubSubServer()
+	require.NotEmpty(t, broker)
+	mesh.StopServer(broker)
+	restarted := make(chan error, 1)
+	go func() {
+		time.Sleep(3 * time.Second)
+		restarted <- mesh.StartServer(ctx, broker)
+	}()
+
+	const messages = 5
+	var sent []int64
+	start := time.Now()
+	for i := range messages {
+		content := "during the outage " + strconv.Itoa(i)
+		var m chatMessage
+		require.Eventually(t, func() bool {
+			var err error
+			m, err = trySend(a, b.ID, content)
+			return err == nil
+		}, 2*time.Minute, 500*time.Millisecond, "a send must succeed once the broker is back")
+		sent = append(sent, m.ID)
+		if i == 0 {
+			t.Logf("first send accepted %s after the %s server stopped", time.Since(start), broker)
+		}
+	}
+	require.NoError(t, <-restarted)
+
+	for _, viewer := range []struct {
+		acct account
+		peer int64
+	}{{a, b.ID}, {b, a.ID}} {
+		got := history(t, viewer.acct, viewer.peer, 0)
+		require.Equal(t, sent, ids(got), "every accepted message once, in order, for user %d", viewer.acct.ID)
 	}
 }

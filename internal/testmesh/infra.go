@@ -96,6 +96,9 @@ func (m *Mesh) startInfra(ctx context.Context) error {
 		}
 	}
 	for _, s := range needed {
+		if strings.Contains(texts["pubsub.yaml"], s.addr) {
+			m.pubsubServer = s.name
+		}
 		port := m.serverPorts[s.name]
 		if err := m.startServer(ctx, s, port); err != nil {
 			return err
@@ -127,6 +130,9 @@ func (m *Mesh) startServer(ctx context.Context, s server, port int) error {
 		return fmt.Errorf("start %s: %w", s.name, err)
 	}
 	m.infra = append(m.infra, p)
+	m.mu.Lock()
+	m.servers[s.name] = p
+	m.mu.Unlock()
 	if s.ready == "" {
 		if err := waitPort(ctx, port, 60*time.Second); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
@@ -144,6 +150,29 @@ func (m *Mesh) startServer(ctx context.Context, s server, port int) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("%s not ready after 2 minutes", s.name)
+}
+
+// PubSubServer names the backing server that carries the profile's "pubsub"
+// component ("broker", "redis", ...).
+func (m *Mesh) PubSubServer() string { return m.pubsubServer }
+
+// StopServer stops a backing server, as an outage would.
+func (m *Mesh) StopServer(name string) {
+	m.mu.Lock()
+	p := m.servers[name]
+	m.mu.Unlock()
+	if p != nil {
+		p.stop(10 * time.Second)
+	}
+}
+
+// StartServer starts a stopped backing server again on its port and data.
+func (m *Mesh) StartServer(ctx context.Context, name string) error {
+	s, ok := knownServers()[name]
+	if !ok {
+		return fmt.Errorf("no server %q", name)
+	}
+	return m.startServer(ctx, s, m.serverPorts[name])
 }
 
 // startScripted runs a server through deploy/local/servers.sh, the script

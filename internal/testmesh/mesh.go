@@ -50,11 +50,13 @@ type Mesh struct {
 	placementPort int
 	schedulerPort int
 	serverPorts   map[string]int
+	pubsubServer  string
 
-	mu    sync.Mutex
-	infra []*proc
-	apps  map[string]*App
-	order []string
+	mu      sync.Mutex
+	infra   []*proc
+	servers map[string]*proc
+	apps    map[string]*App
+	order   []string
 }
 
 // App is one instance of an app of the mesh and its sidecar.
@@ -88,7 +90,8 @@ func Start(ctx context.Context, opts Options) (m *Mesh, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("mesh folder: %w", err)
 	}
-	m = &Mesh{root: root, dir: dir, profile: profile, apps: map[string]*App{}}
+	m = &Mesh{root: root, dir: dir, profile: profile, apps: map[string]*App{},
+		servers: map[string]*proc{}}
 	defer func() {
 		if err != nil {
 			err = fmt.Errorf("%w\n%s", err, m.Logs())
