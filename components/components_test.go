@@ -1,0 +1,120 @@
+package components
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+)
+
+type component struct {
+	Kind     string `yaml:"kind"`
+	Metadata struct {
+		Name string `yaml:"name"`
+	} `yaml:"metadata"`
+	Spec struct {
+		Type     string `yaml:"type"`
+		Metadata []struct {
+			Name         string `yaml:"name"`
+			Value        any    `yaml:"value"`
+			SecretKeyRef *struct {
+				Name string `yaml:"name"`
+			} `yaml:"secretKeyRef"`
+		} `yaml:"metadata"`
+	} `yaml:"spec"`
+	Scopes []string `yaml:"scopes"`
+}
+
+// profiles lists the folders that hold a profile: they name their servers.
+func profiles(t *testing.T) []string {
+	t.Helper()
+	matches, err := filepath.Glob("*/servers")
+	require.NoError(t, err)
+	require.NotEmpty(t, matches)
+	out := make([]string, 0, len(matches))
+	for _, m := range matches {
+		out = append(out, filepath.Dir(m))
+	}
+	return out
+}
+
+func load(t *testing.T, dir string) map[string]component {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	require.NoError(t, err)
+	out := map[string]component{}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		require.NoError(t, err)
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		for {
+			var c component
+			err := dec.Decode(&c)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			require.NoError(t, err, f)
+			if c.Kind == "Component" {
+				require.NotContains(t, out, c.Metadata.Name, "%s defines %s twice", dir, c.Metadata.Name)
+				out[c.Metadata.Name] = c
+			}
+		}
+	}
+	return out
+}
+
+func names(m map[string]component) []string {
+	out := make([]string, 0, len(m))
+	for n := range m {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestProfilesDefineTheSameComponents(t *testing.T) {
+	t.Parallel()
+	ps := profiles(t)
+	want := names(load(t, "local"))
+	for _, p := range ps {
+		assert.Equal(t, want, names(load(t, p)), "profile %s", p)
+	}
+}
+
+func TestStateStoresBelongToOneApp(t *testing.T) {
+	t.Parallel()
+	for _, p := range profiles(t) {
+		for name, c := range load(t, p) {
+			if !strings.HasPrefix(c.Spec.Type, "state.") {
+				continue
+			}
+			require.Len(t, c.Scopes, 1, "%s/%s must be scoped to its owner alone", p, name)
+			assert.Equal(t, c.Scopes[0]+"store", name, "%s/%s is named after its owner", p, name)
+		}
+	}
+}
+
+func TestSecretsAreReferencedNeverWritten(t *testing.T) {
+	t.Parallel()
+	for _, p := range append(profiles(t), "common") {
+		for name, c := range load(t, p) {
+			for _, md := range c.Spec.Metadata {
+				lower := strings.ToLower(md.Name)
+				secretish := strings.Contains(lower, "password") || strings.Contains(lower, "token") ||
+					(lower == "connectionstring" && !strings.HasPrefix(c.Spec.Type, "state.sqlite"))
+				if secretish {
+					assert.NotNil(t, md.SecretKeyRef, "%s/%s: %s must come from the secret store", p, name, md.Name)
+					assert.Nil(t, md.Value, "%s/%s: %s has a value written in YAML", p, name, md.Name)
+				}
+			}
+		}
+	}
+}
