@@ -12,6 +12,7 @@ import (
 	"github.com/douvo/douvo/internal/platform/config"
 	"github.com/douvo/douvo/internal/platform/web"
 	"github.com/douvo/douvo/services/user"
+	"github.com/douvo/douvo/services/video"
 )
 
 // Config is the gateway's configuration.
@@ -19,6 +20,7 @@ type Config struct {
 	config.Server
 	Sidecar config.Sidecar
 	Limits  gateway.Limits
+	Media   gateway.Media
 	// SecretStore is the Dapr secret store holding the token signing key.
 	SecretStore string `env:"SECRET_STORE" envDefault:"secretstore"`
 	// SigningKeySecret names the secret holding the token signing key.
@@ -45,8 +47,9 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return err
 	}
 	gw := gateway.New(gateway.Services{
-		Users: user.NewClient(env.Sidecar),
-	}, tokens, cfg.Limits)
+		Users:  user.NewClient(env.Sidecar),
+		Videos: video.NewClient(env.Sidecar),
+	}, tokens, cfg.Limits, cfg.Media)
 
 	app := web.New(web.Options{
 		Name:           gateway.AppID,
@@ -54,6 +57,8 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		Telemetry:      env.Telemetry,
 		RequestTimeout: cfg.RequestTimeout,
 		Public:         true,
+		Streamed:       gateway.Streamed,
+		StreamTimeout:  cfg.Media.UploadTimeout,
 		Ready: func(ctx context.Context) error {
 			return env.Sidecar.Ready(ctx, cfg.SecretStore)
 		},
