@@ -2,12 +2,14 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"image"
 	_ "image/jpeg"
 	"io"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
@@ -24,6 +26,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/douvo/douvo/internal/clips"
+	"github.com/douvo/douvo/internal/contract"
 )
 
 // maxUpload is the video service's default upload limit, which the mesh
@@ -644,4 +647,106 @@ func TestPublishRejectsBadInputAndStoresNothing(t *testing.T) {
 		require.Equal(t, int64(0), me.Int("user.work_count"))
 		require.Empty(t, videoList(t, ok(t, get(t, "/douyin/publish/list/", vals("token", acct.Token)))))
 	}
+}
+
+// invokeRaw calls a service's internal API through the gateway's sidecar
+// with a raw body, and checks the exchange against spec.
+func invokeRaw(t *testing.T, spec *contract.Spec, appID, method, path, contentType string,
+	body []byte, header map[string]string,
+) (*http.Response, []byte) {
+	t.Helper()
+	gw := mesh.App("gateway")
+	u := fmt.Sprintf("http://127.0.0.1:%d/v1.0/invoke/%s/method%s", gw.DaprHTTPPort, appID, path)
+	req, err := http.NewRequest(method, u, bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("dapr-api-token", mesh.DaprAPIToken())
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	respBody, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	err = spec.Check(context.Background(), contract.Exchange{
+		Method: method, Path: path, ContentType: contentType, Body: body,
+		Status: resp.StatusCode, RespHeader: resp.Header, RespBody: respBody,
+	})
+	require.NoError(t, err, "%s %s answered %d: %.300s", method, path, resp.StatusCode, respBody)
+	return resp, respBody
+}
+
+func TestVideoServiceContract(t *testing.T) {
+	spec := loadSpec(t, "services/video/api.yaml")
+	a := signUp(t, "vcontract")
+	q := func(title string, size int) string {
+		return fmt.Sprintf("/v1/videos?author_id=%d&title=%s&size=%d", a.ID, url.QueryEscape(title), size)
+	}
+
+	resp, body := invokeRaw(t, spec, "video", http.MethodPost, q("contract", len(clips.MP4)),
+		"application/octet-stream", clips.MP4, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+	var published struct {
+		Video struct {
+			ID        int64  `json:"id"`
+			PlayPath  string `json:"play_path"`
+			CoverPath string `json:"cover_path"`
+		} `json:"video"`
+	}
+	require.NoError(t, json.Unmarshal(body, &published))
+	id := published.Video.ID
+
+	resp, _ = invokeRaw(t, spec, "video", http.MethodPost, q("cut off", len(clips.MP4)+10),
+		"application/octet-stream", clips.MP4, nil)
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "a body shorter than its size is cut off")
+	resp, _ = invokeRaw(t, spec, "video", http.MethodPost, q("too big", maxUpload+1),
+		"application/octet-stream", clips.MP4, nil)
+	require.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	resp, _ = invokeRaw(t, spec, "video", http.MethodPost, q("text", 5),
+		"application/octet-stream", []byte("hello"), nil)
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+
+	feed := invoke(t, spec, "video", http.MethodGet, "/v1/feed?limit=5", nil)
+	require.Equal(t, id, num(t, feed.Body["videos"].([]any)[0].(map[string]any)["id"]))
+	invoke(t, spec, "video", http.MethodGet, "/v1/feed", nil)
+	bad := invoke(t, spec, "video", http.MethodGet, "/v1/feed?before=-1", nil)
+	require.Equal(t, http.StatusBadRequest, bad.HTTPStatus)
+
+	batch := invoke(t, spec, "video", http.MethodPost, "/v1/videos/batch",
+		map[string]any{"ids": []int64{id, 900719925474099, id}})
+	require.Len(t, batch.Body["videos"], 1, "unknown ids are left out and duplicates folded: %s", batch.Raw)
+
+	list := invoke(t, spec, "video", http.MethodGet, fmt.Sprintf("/v1/authors/%d/videos", a.ID), nil)
+	require.Len(t, list.Body["videos"], 1)
+
+	works := invoke(t, spec, "video", http.MethodPost, "/v1/authors/works",
+		map[string]any{"ids": []int64{a.ID, 900719925474099, a.ID}})
+	counts := works.Body["counts"].([]any)
+	require.Len(t, counts, 2, "%s", works.Raw)
+	require.Equal(t, int64(1), num(t, counts[0].(map[string]any)["works"]))
+	require.Equal(t, int64(0), num(t, counts[1].(map[string]any)["works"]))
+
+	missing := invoke(t, spec, "video", http.MethodGet, "/v1/media/videos/900719925474099.mp4", nil)
+	require.Equal(t, http.StatusNotFound, missing.HTTPStatus)
+	resp, body = fetchInternal(t, published.Video.PlayPath, map[string]string{"Range": "bytes=0-99"})
+	require.Equal(t, http.StatusPartialContent, resp.StatusCode)
+	require.Equal(t, clips.MP4[:100], body)
+	resp, _ = fetchInternal(t, published.Video.CoverPath, nil)
+	require.Equal(t, "image/jpeg", resp.Header.Get("Content-Type"))
+}
+
+// fetchInternal gets a media path from the video service through the
+// gateway's sidecar.
+func fetchInternal(t *testing.T, path string, header map[string]string) (*http.Response, []byte) {
+	t.Helper()
+	u := fmt.Sprintf("http://127.0.0.1:%d/v1.0/invoke/video/method/v1%s", mesh.App("gateway").DaprHTTPPort, path)
+	header = maps.Clone(header)
+	if header == nil {
+		header = map[string]string{}
+	}
+	header["dapr-api-token"] = mesh.DaprAPIToken()
+	return fetch(t, http.MethodGet, u, header)
 }

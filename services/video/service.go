@@ -99,11 +99,11 @@ func (s *Service) Publish(ctx context.Context, author int64, title string, body 
 	if err != nil {
 		return Video{}, s.discard(ctx, rec, written, fmt.Errorf("publish: %w", err))
 	}
-	rec, err = s.store.Create(ctx, rec, s.now().UnixMilli())
+	stored, err := s.store.Create(ctx, rec, s.now().UnixMilli())
 	if err != nil {
 		return Video{}, s.discard(ctx, rec, written, fmt.Errorf("publish: %w", err))
 	}
-	return rec.Video(), nil
+	return stored.Video(), nil
 }
 
 // spool copies body to a scratch file, refusing it as soon as its first

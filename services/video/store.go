@@ -188,10 +188,15 @@ func (s *DaprStore) Create(ctx context.Context, rec Record, nowMS int64) (Record
 		}
 
 		// Stores report a lost ETag race in a transaction differently; a
-		// moved head or author count tells.
-		after, err := s.bulk(ctx, seqKey, authorKey(rec.AuthorID))
+		// moved head or author count tells. A transaction reported failed
+		// may also have committed: then the video is there, with our blob.
+		after, err := s.bulk(ctx, seqKey, authorKey(rec.AuthorID), videoKey(rec.ID))
 		if err != nil {
 			return Record{}, fmt.Errorf("create video: %w: %w", txErr, err)
+		}
+		var mine Record
+		if d, ok := after[videoKey(rec.ID)]; ok && decode(d.raw, &mine) == nil && mine.Blob == rec.Blob {
+			return rec, nil
 		}
 		if after[seqKey].etag == head.etag && after[authorKey(rec.AuthorID)].etag == author.etag {
 			return Record{}, fmt.Errorf("create video: %w", txErr)
