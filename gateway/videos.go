@@ -3,9 +3,6 @@ package gateway
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -53,13 +50,6 @@ func (g *Gateway) videoRoutes(api fiber.Router, mw chain) {
 	route(api, "/feed/", mw.optional, mw.perUser, g.feed)
 	route(api, "/publish/action/", g.publish)
 	route(api, "/publish/list/", mw.optional, mw.perUser, g.publishList)
-}
-
-// mediaRoutes serves video and cover files (GET and HEAD) under /media,
-// relayed from the video service with their Range semantics intact.
-func (g *Gateway) mediaRoutes(app *fiber.App) {
-	app.Get("/media/videos/:file", g.mediaFile("/media/videos/"))
-	app.Get("/media/covers/:file", g.mediaFile("/media/covers/"))
 }
 
 // Streamed selects the requests whose bodies the gateway reads as a stream:
@@ -162,62 +152,3 @@ func (g *Gateway) composeVideos(ctx context.Context, viewerID int64, base string
 	_ = viewerID
 	return out, nil
 }
-
-// relayedRequest and relayedAnswer are the headers the media relay passes
-// on in each direction.
-var (
-	relayedRequest = []string{fiber.HeaderRange, fiber.HeaderIfRange, fiber.HeaderIfNoneMatch}
-	relayedAnswer  = []string{fiber.HeaderContentType, fiber.HeaderContentRange,
-		fiber.HeaderAcceptRanges, fiber.HeaderETag, fiber.HeaderLastModified,
-		fiber.HeaderCacheControl}
-)
-
-// mediaFile relays a media file from the video service: status, headers and
-// body, streamed as it arrives. The body is written after the handler
-// returns, so the call to the service runs under a context of its own,
-// bounded by the upload timeout and cancelled when the write ends.
-func (g *Gateway) mediaFile(prefix string) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		header := http.Header{}
-		for _, k := range relayedRequest {
-			if v := c.Get(k); v != "" {
-				header.Set(k, v)
-			}
-		}
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.UserContext()), g.media.UploadTimeout)
-		path := prefix + url.PathEscape(c.Params("file"))
-		resp, err := g.svc.Videos.Media(ctx, c.Method(), path, header)
-		if err != nil {
-			cancel()
-			return err
-		}
-		c.Status(resp.StatusCode)
-		for _, k := range relayedAnswer {
-			if v := resp.Header.Get(k); v != "" {
-				c.Set(k, v)
-			}
-		}
-		if c.Method() == fiber.MethodHead || resp.StatusCode == http.StatusNotModified {
-			resp.Body.Close()
-			cancel()
-			if resp.ContentLength >= 0 {
-				c.Response().Header.SetContentLength(int(resp.ContentLength))
-			}
-			return nil
-		}
-		c.Response().SetBodyStream(&closer{Reader: resp.Body, close: func() error {
-			defer cancel()
-			return resp.Body.Close()
-		}}, int(resp.ContentLength))
-		return nil
-	}
-}
-
-// closer is a reader with a close function of its own.
-type closer struct {
-	io.Reader
-	close func() error
-}
-
-// Close implements io.Closer.
-func (c *closer) Close() error { return c.close() }

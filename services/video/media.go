@@ -30,6 +30,11 @@ const cacheControl = "public, max-age=31536000, immutable"
 // price: a video is many objects in the store rather than one file that a
 // CDN could serve straight from a bucket, and a whole-file read makes one
 // store call per chunk.
+//
+// Dapr's sidecar holds an app's whole answer to a service invocation in
+// memory before passing it on, so callers should ask for bounded ranges
+// rather than whole large files; the gateway asks for windows of a few
+// chunks.
 type Media struct {
 	svc     *Service
 	blobs   Blobs
@@ -115,7 +120,7 @@ func (m *Media) serve(c *fiber.Ctx, obj object) error {
 	h.Set(fiber.HeaderLastModified, obj.modified)
 	h.Set(fiber.HeaderCacheControl, cacheControl)
 
-	if etagMatches(c.Get(fiber.HeaderIfNoneMatch), obj.etag) {
+	if ETagMatches(c.Get(fiber.HeaderIfNoneMatch), obj.etag) {
 		c.Status(fiber.StatusNotModified)
 		return nil
 	}
@@ -123,7 +128,7 @@ func (m *Media) serve(c *fiber.Ctx, obj object) error {
 	if ifRange := c.Get(fiber.HeaderIfRange); ifRange != "" && ifRange != obj.etag && ifRange != obj.modified {
 		rangeHeader = ""
 	}
-	first, last, partial, ok := byteRange(rangeHeader, obj.size)
+	first, last, partial, ok := ByteRange(rangeHeader, obj.size)
 	if !ok {
 		h.Set(fiber.HeaderContentRange, fmt.Sprintf("bytes */%d", obj.size))
 		return c.Status(fiber.StatusRequestedRangeNotSatisfiable).JSON(fiber.Map{
@@ -147,8 +152,8 @@ func (m *Media) serve(c *fiber.Ctx, obj object) error {
 	return nil
 }
 
-// etagMatches reports whether an If-None-Match header lists etag (or *).
-func etagMatches(header, etag string) bool {
+// ETagMatches reports whether an If-None-Match header lists etag (or *).
+func ETagMatches(header, etag string) bool {
 	for _, t := range strings.Split(header, ",") {
 		t = strings.TrimSpace(t)
 		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
@@ -158,12 +163,12 @@ func etagMatches(header, etag string) bool {
 	return false
 }
 
-// byteRange interprets a Range header for an object of size bytes, as RFC
+// ByteRange interprets a Range header for an object of size bytes, as RFC
 // 9110 section 14 says: it returns the first and last byte to send and
 // whether that is a part of the object. A missing, malformed or
 // multi-range header gets the whole object; ok is false for a range that
 // lies outside it (416).
-func byteRange(header string, size int64) (first, last int64, partial, ok bool) {
+func ByteRange(header string, size int64) (first, last int64, partial, ok bool) {
 	whole := func() (int64, int64, bool, bool) { return 0, size - 1, false, true }
 	spec, found := strings.CutPrefix(strings.TrimSpace(header), "bytes=")
 	if !found || strings.Contains(spec, ",") {

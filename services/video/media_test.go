@@ -29,7 +29,7 @@ func TestByteRange(t *testing.T) {
 		{"items=0-1", 0, 999, false, true},
 	}
 	for _, c := range cases {
-		first, last, partial, ok := byteRange(c.header, size)
+		first, last, partial, ok := ByteRange(c.header, size)
 		assert.Equal(t, c.valid, ok, c.header)
 		if ok {
 			assert.Equal(t, []int64{c.first, c.last}, []int64{first, last}, c.header)
@@ -40,9 +40,9 @@ func TestByteRange(t *testing.T) {
 
 func TestETagMatches(t *testing.T) {
 	t.Parallel()
-	assert.True(t, etagMatches(`"a", "b"`, `"b"`))
-	assert.True(t, etagMatches(`W/"b"`, `"b"`))
-	assert.True(t, etagMatches(`*`, `"b"`))
-	assert.False(t, etagMatches(`"a"`, `"b"`))
-	assert.False(t, etagMatches(``, `"b"`))
+	assert.True(t, ETagMatches(`"a", "b"`, `"b"`))
+	assert.True(t, ETagMatches(`W/"b"`, `"b"`))
+	assert.True(t, ETagMatches(`*`, `"b"`))
+	assert.False(t, ETagMatches(`"a"`, `"b"`))
+	assert.False(t, ETagMatches(``, `"b"`))
 }
