@@ -8,11 +8,12 @@ SHELL := /usr/bin/env bash
 GO       ?= go
 BIN      := .build/bin
 PROFILE  ?= local
+GATEWAY  ?= http://localhost:8080
 APPS     := ./gateway/cmd/gateway $(wildcard ./services/*/cmd/*)
 
 .PHONY: help
 help: ## List the targets.
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: toolchain
 toolchain: ## Build the pinned Dapr toolchain into the cache (once per pin).
@@ -31,10 +32,26 @@ run: build ## Start the whole system on the embedded profile; Ctrl-C stops it.
 stop: ## Stop everything `make run` started.
 	@deploy/local/stop.sh
 
+.PHONY: demo
+demo: ## Seed the running system (make run) with users and videos; GATEWAY=url.
+	$(GO) run ./deploy/local/demo -gateway $(GATEWAY)
+
 .PHONY: test
 test: toolchain build ## Run every test, end-to-end ones against a real mesh.
 	DOUVO_TOOLCHAIN="$$(deploy/local/toolchain.sh)" DOUVO_PROFILE=$(PROFILE) \
 	  $(GO) test -count=1 -timeout 45m ./...
+
+.PHONY: bench-feed
+bench-feed: toolchain build ## Measure feed pages at two catalogue sizes (about 2 min).
+	DOUVO_TOOLCHAIN="$$(deploy/local/toolchain.sh)" $(GO) run ./bench/feed
+
+.PHONY: bench-upload
+bench-upload: toolchain build ## Measure time and memory of 10-100 MiB uploads and downloads.
+	DOUVO_TOOLCHAIN="$$(deploy/local/toolchain.sh)" $(GO) run ./bench/upload
+
+.PHONY: clips
+clips: ## Regenerate the tiny test clips with ffmpeg.
+	internal/clips/generate.sh
 
 .PHONY: lint
 lint: ## Vet and format-check the code.

@@ -25,8 +25,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/douvo/douvo/internal/apiclient"
 	"github.com/douvo/douvo/internal/clips"
 	"github.com/douvo/douvo/internal/contract"
+	"github.com/douvo/douvo/internal/demo"
 )
 
 // maxUpload is the video service's default upload limit, which the mesh
@@ -749,4 +751,36 @@ func fetchInternal(t *testing.T, path string, header map[string]string) (*http.R
 	}
 	header["dapr-api-token"] = mesh.DaprAPIToken()
 	return fetch(t, http.MethodGet, u, header)
+}
+
+func TestDemoSeedsALivingFeedOnce(t *testing.T) {
+	api := apiclient.New(mesh.GatewayURL())
+	var log strings.Builder
+	logf := func(format string, args ...any) { fmt.Fprintf(&log, format+"\n", args...) }
+	require.NoError(t, demo.Seed(context.Background(), api, logf))
+	want := 0
+	for _, u := range demo.Users {
+		want += len(u.Titles)
+	}
+	require.Equal(t, want, strings.Count(log.String(), "published"), log.String())
+
+	feed := videoList(t, ok(t, get(t, "/douyin/feed/", nil)))
+	require.GreaterOrEqual(t, len(feed), want)
+	names := map[string]bool{}
+	for _, u := range demo.Users {
+		names[u.Name] = true
+	}
+	for _, v := range feed[:want] {
+		require.True(t, names[v["author"].(map[string]any)["name"].(string)], "the newest videos are the demo's")
+	}
+	require.Equal(t, "margaret", feed[0]["author"].(map[string]any)["name"])
+	resp, body := fetch(t, http.MethodGet, feed[0]["cover_url"].(string), nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	_, _, err := image.Decode(bytes.NewReader(body))
+	require.NoError(t, err)
+
+	log.Reset()
+	require.NoError(t, demo.Seed(context.Background(), api, logf), "seeding again")
+	require.Zero(t, strings.Count(log.String(), "published"), "nothing is published twice: %s", log.String())
+	require.Equal(t, feedHead(t), num(t, feed[0]["id"]))
 }
