@@ -58,6 +58,8 @@ func Streamed(c *fiber.Ctx) bool {
 	return strings.EqualFold(strings.TrimSuffix(c.Path(), "/"), "/douyin/publish/action")
 }
 
+// feed answers a page of videos published before latest_time. An absent
+// latest_time, or 0 (nothing was published before 1970), means now.
 func (g *Gateway) feed(c *fiber.Ctx) error {
 	latest, err := millisParam(c, "latest_time", 0)
 	if err != nil {
