@@ -150,7 +150,7 @@ func (g *Gateway) composeVideos(ctx context.Context, viewerID int64, base string
 		})
 	}
 	// TODO(favorite): for a signed-in viewerID, set IsFavorite from one
-	// batch call to the favorite service over all the videos' ids.
-	_ = viewerID
+	// batch call to the favorite service over all the videos' ids, and pass
+	// viewerID on to compose for the authors' is_follow.
 	return out, nil
 }

@@ -42,9 +42,9 @@ var sources = []string{
 // publishes their videos, reporting progress through logf. Videos are made
 // with ffmpeg's test sources when ffmpeg is on the machine, or taken from
 // the clips package otherwise.
-// TODO(demo): add likes, comments and follows between the demo users once
-// the services that own them exist.
 func Seed(ctx context.Context, api *apiclient.Client, logf func(format string, args ...any)) error {
+	// TODO(demo): add likes, comments and follows between the demo users
+	// once the services that own them exist.
 	ffmpeg, _ := exec.LookPath("ffmpeg")
 	if ffmpeg == "" {
 		logf("ffmpeg not found: publishing the built-in test clips")
