@@ -8,11 +8,12 @@ SHELL := /usr/bin/env bash
 GO       ?= go
 BIN      := .build/bin
 PROFILE  ?= local
+GATEWAY  ?= http://localhost:8080
 APPS     := ./gateway/cmd/gateway $(wildcard ./services/*/cmd/*)
 
 .PHONY: help
 help: ## List the targets.
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: toolchain
 toolchain: ## Build the pinned Dapr toolchain into the cache (once per pin).
@@ -31,6 +32,10 @@ run: build ## Start the whole system (PROFILE=local|redis|mysql); Ctrl-C stops i
 stop: ## Stop everything `make run` started.
 	@deploy/local/stop.sh
 
+.PHONY: demo
+demo: ## Seed the running system (make run) with users and videos; GATEWAY=url.
+	$(GO) run ./deploy/local/demo -gateway $(GATEWAY)
+
 .PHONY: test
 test: toolchain build ## Run every test against a real mesh (PROFILE=local|redis|mysql).
 	@deploy/local/servers.sh install $(PROFILE)
@@ -40,6 +45,17 @@ test: toolchain build ## Run every test against a real mesh (PROFILE=local|redis
 .PHONY: bench-chat
 bench-chat: toolchain ## Benchmark chat sends, polls and pushes through the gateway.
 	DOUVO_TOOLCHAIN="$$(deploy/local/toolchain.sh)" $(GO) run ./bench/chat
+.PHONY: bench-feed
+bench-feed: toolchain build ## Measure feed pages at two catalogue sizes (about 2 min).
+	DOUVO_TOOLCHAIN="$$(deploy/local/toolchain.sh)" $(GO) run ./bench/feed
+
+.PHONY: bench-upload
+bench-upload: toolchain build ## Measure time and memory of 10-100 MiB uploads and downloads.
+	DOUVO_TOOLCHAIN="$$(deploy/local/toolchain.sh)" $(GO) run ./bench/upload
+
+.PHONY: clips
+clips: ## Regenerate the tiny test clips with ffmpeg.
+	internal/clips/generate.sh
 
 .PHONY: lint
 lint: ## Vet, format-check and lint the code with the pinned golangci-lint.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/douvo/douvo/services/message"
 	"github.com/douvo/douvo/services/user"
+	"github.com/douvo/douvo/services/video"
 )
 
 // AppID is the Dapr app-id the gateway runs under.
@@ -38,7 +39,24 @@ type Limits struct {
 // from. Each calls its service through the gateway's sidecar.
 type Services struct {
 	Users    *user.Client
+	Videos   *video.Client
 	Messages *message.Client
+}
+
+// Media configures video uploads and the delivery of media files.
+type Media struct {
+	// PublicBaseURL is the scheme and host that play_url and cover_url start
+	// with, as clients reach the gateway (https://douvo.example). Empty means
+	// the scheme and host of each request.
+	PublicBaseURL string `env:"PUBLIC_BASE_URL"`
+	// MaxUpload is the largest accepted video file in bytes. The sidecars'
+	// maxBodySize in dapr.yaml must be at least this large.
+	MaxUpload int64 `env:"MAX_UPLOAD_BYTES" envDefault:"104857600"`
+	// UploadTimeout bounds one upload, and the writing of one media answer.
+	UploadTimeout time.Duration `env:"UPLOAD_TIMEOUT" envDefault:"10m"`
+	// SpoolDir holds uploads while they arrive; empty means the system's
+	// temporary folder.
+	SpoolDir string `env:"UPLOAD_SPOOL_DIR"`
 }
 
 // Gateway serves the public API.
@@ -46,13 +64,17 @@ type Gateway struct {
 	svc    Services
 	tokens *Tokens
 	limits Limits
+	media  Media
 	hub    *hub
 }
 
 // New returns a Gateway on the given services. Mount its Subscriptions
 // beside its Routes, and Close it when shutting down.
-func New(svc Services, tokens *Tokens, limits Limits) *Gateway {
-	return &Gateway{svc: svc, tokens: tokens, limits: limits, hub: newHub()}
+func New(svc Services, tokens *Tokens, limits Limits, media Media) *Gateway {
+	if media.MaxUpload <= 0 {
+		media.MaxUpload = video.DefaultMaxUpload
+	}
+	return &Gateway{svc: svc, tokens: tokens, limits: limits, media: media, hub: newHub()}
 }
 
 // chain holds the middleware the domain routes pick from.
@@ -78,7 +100,9 @@ func (g *Gateway) Routes(app *fiber.App) {
 		authLimit: perKey(g.limits.Auth, time.Minute, clientIP),
 	}
 	g.userRoutes(api, mw)
+	g.videoRoutes(api, mw)
 	g.messageRoutes(api, mw)
+	g.mediaRoutes(app)
 }
 
 // route registers handlers for both GET and POST on path.

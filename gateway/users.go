@@ -98,16 +98,50 @@ func (g *Gateway) userInfo(c *fiber.Ctx) error {
 }
 
 // compose resolves ids into client User objects in a fixed number of service
-// calls, whatever the number of ids.
+// calls, whatever the number of ids: one batch per service that owns a part
+// of the User, made concurrently.
 func (g *Gateway) compose(ctx context.Context, ids []int64) (map[int64]User, error) {
-	found, err := g.svc.Users.Batch(ctx, ids)
+	var (
+		found []user.User
+		works map[int64]int64
+	)
+	err := concurrently(ctx,
+		func(ctx context.Context) (err error) {
+			found, err = g.svc.Users.Batch(ctx, ids)
+			return err
+		},
+		func(ctx context.Context) (err error) {
+			works, err = g.svc.Videos.WorkCounts(ctx, ids)
+			return err
+		},
+	)
 	if err != nil {
 		return nil, fmt.Errorf("compose users: %w", err)
 	}
 	out := make(map[int64]User, len(found))
 	for _, u := range found {
 		out[u.ID] = User{ID: u.ID, Name: u.Name, Avatar: u.Avatar,
-			BackgroundImage: u.BackgroundImage, Signature: u.Signature}
+			BackgroundImage: u.BackgroundImage, Signature: u.Signature,
+			WorkCount: works[u.ID]}
 	}
 	return out, nil
+}
+
+// concurrently runs the calls at once and returns the first error, having
+// cancelled the others' context.
+func concurrently(ctx context.Context, calls ...func(ctx context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(calls))
+	for _, call := range calls {
+		go func() { errs <- call(ctx) }()
+	}
+	var first error
+	for range calls {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			cancel()
+		}
+	}
+	return first
 }

@@ -103,5 +103,6 @@ done
 
 echo "==> DouVo is up on the $profile profile: the gateway listens on http://localhost:8080"
 echo "    Try: curl -X POST 'http://localhost:8080/douyin/user/register/?username=ada&password=lovelace'"
+echo "    Seed a few users and videos into the feed: make demo (in another terminal)"
 echo "    Stop with Ctrl-C or: make stop"
 wait "$(cat "$rundir/dapr.pid")"

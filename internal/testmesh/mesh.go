@@ -287,6 +287,18 @@ func (m *Mesh) StartApp(ctx context.Context, name string) error {
 	return m.WaitReady(ctx, name, 60*time.Second)
 }
 
+// PIDs returns the process ids of the app and of its sidecar, 0 for one
+// that is not running; benchmarks read their memory use.
+func (a *App) PIDs() (app, sidecar int) {
+	if a.app != nil && a.app.running() {
+		app = a.app.cmd.Process.Pid
+	}
+	if a.daprd != nil && a.daprd.running() {
+		sidecar = a.daprd.cmd.Process.Pid
+	}
+	return app, sidecar
+}
+
 func (a *App) stop() {
 	if a.app != nil {
 		a.app.stop(10 * time.Second)

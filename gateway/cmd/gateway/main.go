@@ -14,6 +14,7 @@ import (
 	"github.com/douvo/douvo/internal/platform/web"
 	"github.com/douvo/douvo/services/message"
 	"github.com/douvo/douvo/services/user"
+	"github.com/douvo/douvo/services/video"
 )
 
 // Config is the gateway's configuration.
@@ -21,6 +22,7 @@ type Config struct {
 	config.Server
 	Sidecar config.Sidecar
 	Limits  gateway.Limits
+	Media   gateway.Media
 	// SecretStore is the Dapr secret store holding the token signing key.
 	SecretStore string `env:"SECRET_STORE" envDefault:"secretstore"`
 	// SigningKeySecret names the secret holding the token signing key.
@@ -48,8 +50,9 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	}
 	gw := gateway.New(gateway.Services{
 		Users:    user.NewClient(env.Sidecar),
+		Videos:   video.NewClient(env.Sidecar),
 		Messages: message.NewClient(env.Sidecar),
-	}, tokens, cfg.Limits)
+	}, tokens, cfg.Limits, cfg.Media)
 	stopPush := context.AfterFunc(ctx, gw.Close)
 	defer stopPush()
 
@@ -60,6 +63,8 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		RequestTimeout: cfg.RequestTimeout,
 		ReadBufferSize: gateway.ReadBufferSize,
 		Public:         true,
+		Streamed:       gateway.Streamed,
+		StreamTimeout:  cfg.Media.UploadTimeout,
 		Ready: func(ctx context.Context) error {
 			return env.Sidecar.Ready(ctx, cfg.SecretStore, events.Fanout)
 		},

@@ -96,7 +96,13 @@ func (e *Env) Close() {
 // app API token enforced, and readiness tied to the sidecar and the named
 // components.
 func (e *Env) App(components ...string) *fiber.App {
-	return web.New(web.Options{
+	return web.New(e.Options(components...))
+}
+
+// Options are the web options App uses, for a service that changes some of
+// them (a larger body limit, streamed uploads) before calling web.New.
+func (e *Env) Options(components ...string) web.Options {
+	return web.Options{
 		Name:           e.Name,
 		Logger:         e.Logger,
 		Telemetry:      e.Telemetry,
@@ -105,7 +111,7 @@ func (e *Env) App(components ...string) *fiber.App {
 		Ready: func(ctx context.Context) error {
 			return e.Sidecar.Ready(ctx, components...)
 		},
-	})
+	}
 }
 
 // Serve serves app on the configured address until ctx is done.

@@ -108,3 +108,31 @@ func decodeFailure(appID string, resp *http.Response) error {
 	return fmt.Errorf("invoke %s: status %d: %s: %w", appID, resp.StatusCode, bytes.TrimSpace(raw),
 		apierr.New(apierr.Unavailable, appID+" service is unavailable"))
 }
+
+// InvokeRaw calls method path on the app appID through the sidecar with the
+// given request headers and no body, and returns the answer as it is,
+// whatever its status, for callers that relay it (media with Range
+// requests). The caller must close the answer's body. Reading the body
+// needs ctx alive: a caller that streams it after its own request has
+// returned must pass a context that outlives that request.
+func (s *Sidecar) InvokeRaw(ctx context.Context, appID, method, path string, header http.Header) (*http.Response, error) {
+	target := s.httpBase + "/v1.0/invoke/" + url.PathEscape(appID) + "/method/" + path
+	req, err := http.NewRequestWithContext(ctx, method, target, nil)
+	if err != nil {
+		return nil, fmt.Errorf("build %s request: %w", appID, err)
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	if s.token != "" {
+		req.Header.Set("dapr-api-token", s.token)
+	}
+	s.propagator.Inject(ctx, propagation.HeaderCarrier(req.Header))
+
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("invoke %s %s: %w: %w", appID, path,
+			apierr.New(apierr.Unavailable, appID+" service is unavailable"), err)
+	}
+	return resp, nil
+}

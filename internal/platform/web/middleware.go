@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"crypto/subtle"
+	"io"
 	"log/slog"
 	"strconv"
 	"time"
@@ -36,12 +37,12 @@ func (hc headerCarrier) Keys() []string {
 // traceContext continues the caller's W3C trace (Dapr forwards traceparent),
 // starts a server span and stores a context with the request deadline as the
 // request's UserContext.
-func traceContext(tel *telemetry.Telemetry, timeout time.Duration) fiber.Handler {
+func traceContext(tel *telemetry.Telemetry, timeout func(c *fiber.Ctx) time.Duration) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		ctx := tel.Propagator.Extract(c.Context(), headerCarrier{&c.Request().Header})
 		ctx, span := tel.Tracer.Start(ctx, c.Method(), trace.WithSpanKind(trace.SpanKindServer))
 		defer span.End()
-		ctx, cancel := context.WithTimeout(ctx, timeout)
+		ctx, cancel := context.WithTimeout(ctx, timeout(c))
 		defer cancel()
 
 		c.SetUserContext(ctx)
@@ -139,5 +140,84 @@ func requireToken(token string) fiber.Handler {
 			return apierr.New(apierr.Unauthenticated, "missing or wrong app API token")
 		}
 		return c.Next()
+	}
+}
+
+var errBodyTooLarge = apierr.New(apierr.TooLarge, "request body is larger than the server accepts")
+
+// bufferUnlessStreamed holds the requests that streamed does not select to
+// limit bytes when the server streams request bodies: the server then no
+// longer refuses large bodies itself. A body of announced length is judged
+// by its Content-Length before a byte is read; a chunked body is read up to
+// the limit and kept, so that handlers see an ordinary buffered body.
+func bufferUnlessStreamed(streamed func(c *fiber.Ctx) bool, limit int) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if streamed(c) {
+			return c.Next()
+		}
+		req := c.Request()
+		n := req.Header.ContentLength()
+		switch {
+		case n > limit:
+			c.Context().SetConnectionClose()
+			return errBodyTooLarge
+		case n == -1 && req.IsBodyStream():
+			body, err := io.ReadAll(io.LimitReader(req.BodyStream(), int64(limit)+1))
+			if err != nil {
+				return apierr.New(apierr.Invalid, "request body could not be read")
+			}
+			if len(body) > limit {
+				c.Context().SetConnectionClose()
+				return errBodyTooLarge
+			}
+			req.SetBody(body)
+		}
+		return c.Next()
+	}
+}
+
+// Body is a request body a handler reads as a stream (see
+// Options.Streamed). It remembers where the stream ended: the server's
+// stream must not be read again after its end, or it would wait for the
+// next request's bytes on the connection.
+type Body struct {
+	c    *fiber.Ctx
+	r    io.Reader
+	done bool
+}
+
+// StreamBody returns the request's body as a stream, or nil when the
+// request has none.
+func StreamBody(c *fiber.Ctx) *Body {
+	r := c.Request().BodyStream()
+	if r == nil {
+		return nil
+	}
+	return &Body{c: c, r: r}
+}
+
+// Read implements io.Reader.
+func (b *Body) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, io.EOF
+	}
+	n, err := b.r.Read(p)
+	if err != nil {
+		b.done = true
+	}
+	return n, err
+}
+
+// Finish ends the handler's use of the body: it reads and discards what is
+// left of it, up to limit bytes, or, when more is left, has the connection
+// closed after the answer. Leftover bytes would otherwise be read as the
+// start of the next request on the connection.
+func (b *Body) Finish(limit int64) {
+	if b.done {
+		return
+	}
+	n, err := io.Copy(io.Discard, io.LimitReader(b, limit+1))
+	if err != nil || n > limit || !b.done {
+		b.c.Context().SetConnectionClose()
 	}
 }

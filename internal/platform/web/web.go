@@ -35,14 +35,22 @@ type Options struct {
 	Telemetry *telemetry.Telemetry
 	// RequestTimeout is the deadline set on every request's context.
 	RequestTimeout time.Duration
-	// BodyLimit is the largest accepted request body in bytes.
+	// BodyLimit is the largest accepted request body in bytes, for every
+	// request that Streamed does not select.
 	BodyLimit int
 	// ReadBufferSize bounds a request's line and headers, query string
 	// included, in bytes; zero keeps Fiber's 4 KiB.
 	ReadBufferSize int
-	// StreamRequestBody lets handlers read large bodies as a stream instead of
-	// buffering them whole before the handler runs.
-	StreamRequestBody bool
+	// Streamed, when set, selects the requests (uploads) whose bodies reach
+	// their handler unread, to be consumed as a stream from
+	// c.Request().BodyStream() without ever being held whole in memory. Such
+	// a handler must enforce its own size limit. Every other request is
+	// buffered and held to BodyLimit as usual.
+	Streamed func(c *fiber.Ctx) bool
+	// StreamTimeout is the deadline of a streamed request and bounds how long
+	// a response may take to write (large media to slow clients); zero
+	// means ten times RequestTimeout.
+	StreamTimeout time.Duration
 	// Public selects the client contract's status mapping, in which business
 	// refusals travel as HTTP 200; internal services use plain HTTP statuses.
 	Public bool
@@ -63,6 +71,13 @@ func New(opts Options) *fiber.App {
 	if opts.RequestTimeout == 0 {
 		opts.RequestTimeout = 10 * time.Second
 	}
+	if opts.StreamTimeout == 0 {
+		opts.StreamTimeout = 10 * opts.RequestTimeout
+	}
+	ioTimeout := 2 * opts.RequestTimeout
+	if opts.Streamed != nil {
+		ioTimeout = max(ioTimeout, opts.StreamTimeout)
+	}
 	handleErr := errorHandler(opts.Public)
 	app := fiber.New(fiber.Config{
 		AppName:               opts.Name,
@@ -72,11 +87,14 @@ func New(opts Options) *fiber.App {
 		Immutable:         true,
 		BodyLimit:         opts.BodyLimit,
 		ReadBufferSize:    opts.ReadBufferSize,
-		StreamRequestBody: opts.StreamRequestBody,
-		ErrorHandler:      handleErr,
-		ReadTimeout:       2 * opts.RequestTimeout,
-		WriteTimeout:      2 * opts.RequestTimeout,
-		IdleTimeout:       time.Minute,
+		StreamRequestBody: opts.Streamed != nil,
+		// Multipart uploads must reach the handler as a stream, not be
+		// parsed into memory and temporary files before it runs.
+		DisablePreParseMultipartForm: opts.Streamed != nil,
+		ErrorHandler:                 handleErr,
+		ReadTimeout:                  ioTimeout,
+		WriteTimeout:                 ioTimeout,
+		IdleTimeout:                  time.Minute,
 	})
 
 	app.Get("/healthz", func(c *fiber.Ctx) error {
@@ -87,7 +105,7 @@ func New(opts Options) *fiber.App {
 		promhttp.HandlerFor(opts.Telemetry.Registry, promhttp.HandlerOpts{})))
 
 	app.Use(requestid.New())
-	app.Use(traceContext(opts.Telemetry, opts.RequestTimeout))
+	app.Use(traceContext(opts.Telemetry, deadline(opts)))
 	app.Use(observe(opts.Logger, newHTTPMetrics(opts.Telemetry.Registry), handleErr))
 	app.Use(recover.New(recover.Config{
 		EnableStackTrace: true,
@@ -99,7 +117,21 @@ func New(opts Options) *fiber.App {
 	if opts.AppAPIToken != "" {
 		app.Use(requireToken(opts.AppAPIToken))
 	}
+	if opts.Streamed != nil {
+		app.Use(bufferUnlessStreamed(opts.Streamed, opts.BodyLimit))
+	}
 	return app
+}
+
+// deadline picks a request's deadline: StreamTimeout for streamed requests,
+// RequestTimeout for the others.
+func deadline(opts Options) func(c *fiber.Ctx) time.Duration {
+	return func(c *fiber.Ctx) time.Duration {
+		if opts.Streamed != nil && opts.Streamed(c) {
+			return opts.StreamTimeout
+		}
+		return opts.RequestTimeout
+	}
 }
 
 func readiness(ready func(ctx context.Context) error) fiber.Handler {
