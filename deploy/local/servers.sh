@@ -4,6 +4,7 @@
 #
 #   servers.sh list <profile>                  the servers, one per line
 #   servers.sh install <profile>               install missing Debian packages
+#                                              (the servers, and ffmpeg)
 #   servers.sh run <server> <port> <dir> <secrets-file>
 #                                              run one server in the foreground
 #                                              on 127.0.0.1:<port>, data in <dir>,
@@ -27,6 +28,9 @@ secret() {
 
 install() {
   local pkgs=() server
+  # ffmpeg takes video covers from a real frame (the services fall back to a
+  # placeholder without it, and the tests check real frames).
+  command -v ffmpeg >/dev/null || pkgs+=(ffmpeg)
   for server in $(list "$1"); do
     case $server in
       redis) command -v redis-server >/dev/null || pkgs+=(redis-server) ;;
