@@ -118,3 +118,33 @@ func TestSecretsAreReferencedNeverWritten(t *testing.T) {
 		}
 	}
 }
+
+func TestKubernetesDefinesTheSameComponents(t *testing.T) {
+	t.Parallel()
+	want := load(t, "local")
+	for name, c := range load(t, "common") {
+		// Kubernetes brings its own secret store.
+		if !strings.HasPrefix(c.Spec.Type, "secretstores.") {
+			want[name] = c
+		}
+	}
+	got := map[string]component{}
+	raw, err := os.ReadFile("../deploy/k8s/components.yaml")
+	require.NoError(t, err)
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	for {
+		var c component
+		err := dec.Decode(&c)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		if c.Kind == "Component" {
+			got[c.Metadata.Name] = c
+		}
+	}
+	assert.Equal(t, names(want), names(got))
+	for name, c := range got {
+		assert.Equal(t, want[name].Scopes, c.Scopes, "scopes of %s", name)
+	}
+}
