@@ -3,6 +3,7 @@ package e2e
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -216,4 +217,27 @@ func TestUserIDsAreSmallAndSequential(t *testing.T) {
 	require.Less(t, first.ID, second.ID)
 	require.Less(t, second.ID, third.ID)
 	require.Less(t, third.ID, int64(1_000_000), "ids stay small")
+}
+
+func TestConcurrentRegistrationsGetDistinctIDs(t *testing.T) {
+	const users = 24
+	var wg sync.WaitGroup
+	got := make([]int64, users)
+	for i := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := post(t, "/douyin/user/register/", vals("username", uniqueName("many"), "password", "pw"))
+			got[i] = r.Int("user_id")
+		}()
+	}
+	wg.Wait()
+	seen := map[int64]bool{}
+	for _, id := range got {
+		require.Positive(t, id)
+		require.False(t, seen[id], "id %d given twice", id)
+		seen[id] = true
+	}
+	slices.Sort(got)
+	require.Less(t, got[users-1]-got[0], int64(users*2), "ids stay dense: %v", got)
 }

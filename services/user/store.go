@@ -99,15 +99,23 @@ func (s *DaprStore) NextID(ctx context.Context) (int64, error) {
 			err = s.dapr.SaveState(ctx, s.name, seqKey, val, nil,
 				dapr.WithConcurrency(dapr.StateConcurrencyFirstWrite))
 		}
-		if sidecar.IsETagMismatch(err) {
+		if err == nil {
+			return next, nil
+		}
+		if sidecar.IsETagMismatch(err) || s.seqMoved(ctx, item.Etag) {
 			continue
 		}
-		if err != nil {
-			return 0, fmt.Errorf("advance id sequence: %w", err)
-		}
-		return next, nil
+		return 0, fmt.Errorf("advance id sequence: %w", err)
 	}
 	return 0, errors.New("advance id sequence: too much contention")
+}
+
+// seqMoved reports whether the sequence changed since it was read with
+// etag: the write lost a race. Stores report a lost first write differently
+// (Redis answers a plain error), so the sequence itself tells.
+func (s *DaprStore) seqMoved(ctx context.Context, etag string) bool {
+	item, err := s.dapr.GetState(ctx, s.name, seqKey, nil)
+	return err == nil && item.Etag != etag
 }
 
 // Create stores the account, then claims its name with a first write, so
