@@ -77,6 +77,13 @@ ALTER USER 'douvo'@'127.0.0.1' IDENTIFIED BY '$password';
 GRANT ALL PRIVILEGES ON *.* TO 'douvo'@'127.0.0.1';
 FLUSH PRIVILEGES;
 SQL
+  # Create the schemas the components name, so that sidecars starting at once
+  # (two instances of one app) do not race to create the same one.
+  local schema
+  for schema in $(awk '/name: schemaName/ {getline; print $2}' "$root"/components/mysql/*.yaml); do
+    mariadb --no-defaults -uroot --socket="$dir/mysqld.sock" \
+      -e "CREATE DATABASE IF NOT EXISTS \`$schema\`"
+  done
   echo "mariadb ready on 127.0.0.1:$port"
   wait $pid
 }
