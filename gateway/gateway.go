@@ -10,6 +10,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/douvo/douvo/services/relation"
 	"github.com/douvo/douvo/services/user"
 )
 
@@ -31,7 +32,8 @@ type Limits struct {
 // Services are the clients of the services the gateway composes answers
 // from. Each calls its service through the gateway's sidecar.
 type Services struct {
-	Users *user.Client
+	Users     *user.Client
+	Relations *relation.Client
 }
 
 // Gateway serves the public API.
@@ -69,6 +71,7 @@ func (g *Gateway) Routes(app *fiber.App) {
 		authLimit: perKey(g.limits.Auth, time.Minute, clientIP),
 	}
 	g.userRoutes(api, mw)
+	g.relationRoutes(api, mw)
 }
 
 // route registers handlers for both GET and POST on path.

@@ -280,7 +280,8 @@ func parseCursor(raw string) (cursor, bool, error) {
 }
 
 // maxRestarts bounds how often one list read starts over from the head
-// because a page it was about to read was unlinked meanwhile.
+// because a page it was about to read was unlinked meanwhile. A page that
+// stays missing after that is a broken chain, reported as a fault.
 const maxRestarts = 3
 
 // List implements Store. It walks the list's pages from the cursor's page
@@ -310,7 +311,7 @@ func (s *DaprStore) List(ctx context.Context, user int64, list List, limit int, 
 		}
 		if !w.exists(key) {
 			if restarts++; restarts > maxRestarts {
-				return Page{}, fmt.Errorf("read %s list of user %d: %w", list, user, ErrContention)
+				return Page{}, fmt.Errorf("read %s list of user %d: page %d stays missing", list, user, n)
 			}
 			w = newWorkset(s.dapr, s.name)
 			if n, err = s.listHead(ctx, w, user, list); err != nil {

@@ -35,10 +35,7 @@ type (
 	}
 )
 
-var (
-	errBadBody  = apierr.New(apierr.Invalid, "request body must be a JSON object")
-	errBadQuery = apierr.New(apierr.Invalid, "limit must be an integer")
-)
+var errBadBody = apierr.New(apierr.Invalid, "request body must be a JSON object")
 
 // Routes registers the internal API of the relation service on app.
 func Routes(app fiber.Router, svc *Service) {
@@ -81,10 +78,11 @@ func (h handlers) list(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	// An absent limit means the default; a present one must be in range.
 	limit := 0
 	if raw := c.Query("limit"); raw != "" {
-		if limit, err = strconv.Atoi(raw); err != nil {
-			return errBadQuery
+		if limit, err = strconv.Atoi(raw); err != nil || limit < 1 {
+			return ErrBadLimit
 		}
 	}
 	page, err := h.svc.List(c.UserContext(), id, List(c.Params("list")), limit, c.Query("cursor"))

@@ -11,6 +11,7 @@ import (
 	"github.com/douvo/douvo/internal/platform/boot"
 	"github.com/douvo/douvo/internal/platform/config"
 	"github.com/douvo/douvo/internal/platform/web"
+	"github.com/douvo/douvo/services/relation"
 	"github.com/douvo/douvo/services/user"
 )
 
@@ -45,7 +46,8 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return err
 	}
 	gw := gateway.New(gateway.Services{
-		Users: user.NewClient(env.Sidecar),
+		Users:     user.NewClient(env.Sidecar),
+		Relations: relation.NewClient(env.Sidecar),
 	}, tokens, cfg.Limits)
 
 	app := web.New(web.Options{
