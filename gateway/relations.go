@@ -63,8 +63,8 @@ type friendListResponse struct {
 
 // relationRoutes registers following and the three lists. Beyond the client
 // contract, every list accepts two optional parameters, documented in
-// gateway/API.md: limit (1 to 200 users, default 100) and cursor (the next_cursor of
-// the previous page, which the answer carries while the list goes on).
+// API.md: limit (1 to 200 users, default 100) and cursor (the next_cursor
+// of the previous page, which the answer carries while the list goes on).
 func (g *Gateway) relationRoutes(api fiber.Router, mw chain) {
 	route(api, "/relation/action/", mw.required, mw.perUser, g.relationAction)
 	route(api, "/relation/follow/list/", mw.optional, mw.perUser, g.followList)
