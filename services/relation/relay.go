@@ -3,17 +3,20 @@ package relation
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
+
+	"github.com/douvo/douvo/internal/platform/events"
 )
 
-// Publisher publishes an event under a deterministic id;
-// events.Publisher implements it.
+// Publisher publishes batches of events under deterministic ids and
+// reports the ids it could not publish; events.Publisher implements it.
 type Publisher interface {
-	Publish(ctx context.Context, topic, id string, data any) error
+	PublishBatch(ctx context.Context, topic string, entries []events.Entry) ([]string, error)
 }
 
-// Relay publishes the events that changes leave in the outbox, then removes
-// them from it. Because an event is stored in the same transaction as the
+// Relay publishes the events that changes leave in the outbox, in batches,
+// then removes them from it. Because an event is stored in the same transaction as the
 // change it reports, a change is never committed without its event, and a
 // crash between commit and publish only delays the event: the relay of any
 // instance finds it at its next sweep. Publishing is at least once; the
@@ -97,9 +100,13 @@ func (r *Relay) sweep(ctx context.Context) {
 	}
 }
 
-// flush publishes, in order, a shard's events at least minAge old, and
-// removes those published. It stops at the first failure, so that a shard's
-// events keep their order; the next notice or sweep carries on.
+// publishBatch is the most events published in one call.
+const publishBatch = 100
+
+// flush publishes a shard's events at least minAge old, in batches, and
+// removes those published. Events that fail stay for the next notice or
+// sweep. Within a batch the order is not kept; consumers order an edge's
+// events by version.
 func (r *Relay) flush(ctx context.Context, shard int, minAge time.Duration) {
 	pending, err := r.outbox.Pending(ctx, shard)
 	if err != nil {
@@ -108,17 +115,29 @@ func (r *Relay) flush(ctx context.Context, shard int, minAge time.Duration) {
 		return
 	}
 	cutoff := r.now().Add(-minAge).UnixMilli()
-	done := make([]string, 0, len(pending))
+	entries := make([]events.Entry, 0, len(pending))
 	for _, e := range pending {
-		if e.At > cutoff {
+		if e.At <= cutoff {
+			entries = append(entries, events.Entry{ID: e.ID, Data: e})
+		}
+	}
+
+	done := make([]string, 0, len(entries))
+	for batch := range slices.Chunk(entries, publishBatch) {
+		failed, err := r.pub.PublishBatch(ctx, Topic, batch)
+		if err != nil {
+			r.logger.WarnContext(ctx, "publish relation events failed",
+				slog.Int("shard", shard), slog.Int("failed", len(failed)),
+				slog.String("error", err.Error()))
+		}
+		for _, e := range batch {
+			if !slices.Contains(failed, e.ID) {
+				done = append(done, e.ID)
+			}
+		}
+		if err != nil {
 			break
 		}
-		if err := r.pub.Publish(ctx, Topic, e.ID, e); err != nil {
-			r.logger.WarnContext(ctx, "publish relation event failed",
-				slog.String("event_id", e.ID), slog.String("error", err.Error()))
-			break
-		}
-		done = append(done, e.ID)
 	}
 	if err := r.outbox.Ack(ctx, shard, done); err != nil {
 		r.logger.WarnContext(ctx, "clear relation outbox failed",
