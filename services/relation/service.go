@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/douvo/douvo/services/user"
@@ -25,6 +26,7 @@ type Notifier interface {
 type Service struct {
 	store  Store
 	users  Users
+	known  *knownUsers
 	notify Notifier
 	groups *groups
 	now    func() time.Time
@@ -33,7 +35,7 @@ type Service struct {
 // NewService returns a Service on store that checks users with users and
 // tells notify about every committed event.
 func NewService(store Store, users Users, notify Notifier) *Service {
-	s := &Service{store: store, users: users, notify: notify, now: time.Now}
+	s := &Service{store: store, users: users, known: newKnownUsers(), notify: notify, now: time.Now}
 	s.groups = newGroups(s.commit)
 	return s
 }
@@ -58,14 +60,26 @@ func (s *Service) change(ctx context.Context, c Change, followee int64) (Outcome
 	if c.Follower == followee {
 		return Outcome{}, ErrSelfFollow
 	}
-	found, err := s.users.Batch(ctx, []int64{followee})
-	if err != nil {
-		return Outcome{}, fmt.Errorf("check followee: %w", err)
-	}
-	if len(found) == 0 {
-		return Outcome{}, ErrUserNotFound
+	if err := s.checkUser(ctx, followee); err != nil {
+		return Outcome{}, err
 	}
 	return s.groups.submit(ctx, followee, c)
+}
+
+// checkUser returns ErrUserNotFound unless the user exists.
+func (s *Service) checkUser(ctx context.Context, id int64) error {
+	if s.known.has(id) {
+		return nil
+	}
+	found, err := s.users.Batch(ctx, []int64{id})
+	if err != nil {
+		return fmt.Errorf("check user: %w", err)
+	}
+	if len(found) == 0 {
+		return ErrUserNotFound
+	}
+	s.known.add(id)
+	return nil
 }
 
 // commit stores a group of changes and tells the relay when it produced
@@ -117,4 +131,36 @@ func (s *Service) List(ctx context.Context, user int64, list List, limit int, cu
 		return Page{}, fmt.Errorf("list %s: %w", list, err)
 	}
 	return page, nil
+}
+
+// maxKnownUsers bounds the users remembered as existing.
+const maxKnownUsers = 100_000
+
+// knownUsers remembers users the user service confirmed, so that a burst of
+// follows of one account checks it once. Accounts are never deleted, so a
+// confirmed id stays valid. The set starts over when it is full.
+//
+// TODO(relation): should accounts become deletable, forget them on the user
+// service's deletion events.
+type knownUsers struct {
+	mu  sync.Mutex
+	ids map[int64]struct{}
+}
+
+func newKnownUsers() *knownUsers { return &knownUsers{ids: make(map[int64]struct{})} }
+
+func (k *knownUsers) has(id int64) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	_, ok := k.ids[id]
+	return ok
+}
+
+func (k *knownUsers) add(id int64) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.ids) >= maxKnownUsers {
+		clear(k.ids)
+	}
+	k.ids[id] = struct{}{}
 }

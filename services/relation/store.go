@@ -331,6 +331,10 @@ func (s *DaprStore) Ack(ctx context.Context, shard int, ids []string) error {
 	}
 	defer unlock()
 
+	acked := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		acked[id] = true
+	}
 	key := outboxKey(shard)
 	err = s.transact(ctx, func(w *workset) error {
 		doc, err := w.doc(ctx, key)
@@ -338,9 +342,7 @@ func (s *DaprStore) Ack(ctx context.Context, shard int, ids []string) error {
 			return err
 		}
 		ob := doc.(*outboxDoc)
-		kept := slices.DeleteFunc(slices.Clone(ob.Events), func(e Event) bool {
-			return slices.Contains(ids, e.ID)
-		})
+		kept := slices.DeleteFunc(slices.Clone(ob.Events), func(e Event) bool { return acked[e.ID] })
 		if len(kept) != len(ob.Events) {
 			ob.Events = kept
 			w.touch(key)
