@@ -12,7 +12,7 @@ APPS     := ./gateway/cmd/gateway $(wildcard ./services/*/cmd/*)
 
 .PHONY: help
 help: ## List the targets.
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: toolchain
 toolchain: ## Build the pinned Dapr toolchain into the cache (once per pin).
@@ -44,3 +44,7 @@ lint: ## Vet and format-check the code.
 .PHONY: clean
 clean: stop ## Remove build output and all local data.
 	rm -rf .build .data .dapr
+
+.PHONY: bench-relation
+bench-relation: toolchain build ## Benchmark follows and a 100,000-follower list (a few minutes).
+	DOUVO_TOOLCHAIN="$$(deploy/local/toolchain.sh)" $(GO) run ./bench/relation
