@@ -51,7 +51,7 @@ const (
 	realFans = 100
 	// accounts are the accounts that follow each other in the
 	// distinct-pairs scenario.
-	accounts = 150
+	accounts = 100
 	// ghostBase is the first id of the seeded followers, far above the ids
 	// of real accounts and below 2^53.
 	ghostBase = int64(1) << 40

@@ -17,7 +17,8 @@
 //   - each list is a chain of pages of at most PageSize entries, newest
 //     first; an entry is removed from its page on unfollow, and a page that
 //     empties is unlinked, so lists hold live entries only;
-//   - an outbox of events, in Shards documents, drained by the Relay.
+//   - an outbox of events, split over a fixed set of documents, that the
+//     Relay drains.
 //
 // # Exactness
 //
@@ -138,8 +139,8 @@ type Event struct {
 	Type       string `json:"type"`
 	FollowerID int64  `json:"follower_id"`
 	FolloweeID int64  `json:"followee_id"`
-	// Version is the edge's version after the change: odd after a first
-	// follow, and counting every follow and unfollow since.
+	// Version counts the edge's changes, this one included, so a follow
+	// always leaves it odd and an unfollow even.
 	Version int64 `json:"version"`
 	// Mutual is whether the two users follow each other after the change.
 	Mutual bool `json:"mutual"`

@@ -54,9 +54,9 @@ type Outbox interface {
 	Ack(ctx context.Context, shard int, ids []string) error
 }
 
-// Storage tuning. Changing PageSize or the number of shards later is safe
-// only upwards for shards: events left in a shard beyond a lowered count
-// would never be published.
+// Storage tuning. PageSize may change at any time. The number of outbox
+// shards may only grow: events left in a shard beyond a lowered count would
+// never be published.
 const (
 	// PageSize is the most entries a list page holds.
 	PageSize = 100
