@@ -14,6 +14,7 @@ APPS     := ./gateway/cmd/gateway $(wildcard ./services/*/cmd/*)
 .PHONY: help
 help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: toolchain
 toolchain: ## Build the pinned Dapr toolchain into the cache (once per pin).
@@ -73,3 +74,6 @@ clean: stop ## Remove build output and all local data.
 .PHONY: measure
 measure: ## Measure cold toolchain build, start-to-ready time and idle memory.
 	@deploy/local/measure.sh
+.PHONY: bench-relation
+bench-relation: toolchain build ## Benchmark follows and a 100,000-follower list (a few minutes).
+	DOUVO_TOOLCHAIN="$$(deploy/local/toolchain.sh)" $(GO) run ./bench/relation

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -147,4 +148,14 @@ func TestKubernetesDefinesTheSameComponents(t *testing.T) {
 	for name, c := range got {
 		assert.Equal(t, want[name].Scopes, c.Scopes, "scopes of %s", name)
 	}
+}
+
+func TestKubernetesComponentsAreGeneratedFromTheRedisProfile(t *testing.T) {
+	t.Parallel()
+	want, err := exec.Command("bash", "../deploy/k8s/generate.sh").Output()
+	require.NoError(t, err)
+	got, err := os.ReadFile("../deploy/k8s/components.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, string(want), string(got),
+		"run: deploy/k8s/generate.sh > deploy/k8s/components.yaml")
 }

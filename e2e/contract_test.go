@@ -101,6 +101,7 @@ func TestAppsRefuseCallersWithoutTheAppToken(t *testing.T) {
 		{"gateway", "/v1/users/batch", false},
 		{"user", "/v1/users/batch", true},
 		{"video", "/v1/videos/batch", true},
+		{"relation", "/v1/users/batch", true},
 		{"message", "/v1/message-ids", true},
 		{"message-2", "/v1/message-ids", true},
 		// The gateway is public, but only its sidecar delivers events.

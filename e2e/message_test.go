@@ -117,7 +117,7 @@ func decodeField(t *testing.T, r reply, field string, v any) {
 	require.NoError(t, json.Unmarshal(raw, v), "%s in %s", field, r.Raw)
 }
 
-func ids(msgs []chatMessage) []int64 {
+func messageIDs(msgs []chatMessage) []int64 {
 	out := make([]int64, 0, len(msgs))
 	for _, m := range msgs {
 		out = append(out, m.ID)
@@ -150,9 +150,9 @@ func TestChatMessageVisibleToBothSidesAtOnce(t *testing.T) {
 			peer = a.ID
 		}
 		got := history(t, viewer, peer, 0)
-		require.Equal(t, []int64{sent.ID, reply.ID}, ids(got), "oldest first")
+		require.Equal(t, []int64{sent.ID, reply.ID}, messageIDs(got), "oldest first")
 		after := history(t, viewer, peer, sent.CreateTime)
-		require.Equal(t, []int64{reply.ID}, ids(after), "only messages after pre_msg_time")
+		require.Equal(t, []int64{reply.ID}, messageIDs(after), "only messages after pre_msg_time")
 	}
 
 	// The parameters may come in a form body too, on GET as well.
@@ -182,7 +182,7 @@ func TestChatOrderAndPreMsgTimeExactAcrossPages(t *testing.T) {
 	}
 
 	full := history(t, a, b.ID, -1)
-	require.Equal(t, ids(sent), ids(full), "oldest first, nothing missing or repeated")
+	require.Equal(t, messageIDs(sent), messageIDs(full), "oldest first, nothing missing or repeated")
 	require.Equal(t, full, history(t, b, a.ID, -1), "both sides see the same conversation")
 	for i := 1; i < len(full); i++ {
 		require.Greater(t, full[i].CreateTime, full[i-1].CreateTime, "create_time strictly increases")
@@ -202,10 +202,10 @@ func TestChatOrderAndPreMsgTimeExactAcrossPages(t *testing.T) {
 		if k%2 == 1 {
 			viewer, peer = b, a.ID
 		}
-		require.Equal(t, ids(full[k:]), ids(history(t, viewer, peer, pre)), "after message %d", k)
+		require.Equal(t, messageIDs(full[k:]), messageIDs(history(t, viewer, peer, pre)), "after message %d", k)
 	}
 	// A time between two messages, and one after the last.
-	require.Equal(t, ids(full[40:]), ids(history(t, a, b.ID, full[40].CreateTime-1)))
+	require.Equal(t, messageIDs(full[40:]), messageIDs(history(t, a, b.ID, full[40].CreateTime-1)))
 	require.Empty(t, history(t, a, b.ID, full[n-1].CreateTime))
 	require.Empty(t, history(t, a, b.ID, full[n-1].CreateTime+60_000))
 }
@@ -280,7 +280,7 @@ func TestChatCrossingMessagesPolledWithoutLoss(t *testing.T) {
 		for i := 1; i < len(full); i++ {
 			require.Greater(t, full[i].CreateTime, full[i-1].CreateTime, "create_time strictly increases")
 		}
-		require.Equal(t, ids(full), ids(polled[p[0].ID]),
+		require.Equal(t, messageIDs(full), messageIDs(polled[p[0].ID]),
 			"polling with the last create_time saw every message once, in order")
 	}
 }
@@ -344,7 +344,7 @@ func TestChatRefusesBadInputAndStoresNothing(t *testing.T) {
 	longest := strings.Repeat("字", 1000)
 	m := sendMessage(t, a, b.ID, "  "+longest+"  ")
 	require.Equal(t, longest, m.Content)
-	require.Equal(t, []int64{m.ID}, ids(history(t, b, a.ID, 0)))
+	require.Equal(t, []int64{m.ID}, messageIDs(history(t, b, a.ID, 0)))
 }
 
 func TestMessageServiceContract(t *testing.T) {
@@ -505,7 +505,7 @@ func TestChatRedeliveredEventIsStoredOnce(t *testing.T) {
 		return func() bool {
 			for _, side := range [][2]account{{a, b}, {b, a}} {
 				h, err := tryHistory(side[0], side[1].ID, 0)
-				if err != nil || !assert.ObjectsAreEqual(want, ids(h)) {
+				if err != nil || !assert.ObjectsAreEqual(want, messageIDs(h)) {
 					return false
 				}
 			}
@@ -689,8 +689,8 @@ func TestChatSurvivesTheLossOfAMessageInstance(t *testing.T) {
 	check := func(stage string) {
 		t.Helper()
 		for i, p := range pairs {
-			require.Equal(t, sent[i], ids(history(t, p.a, p.b.ID, 0)), "%s: pair %d, first user", stage, i)
-			require.Equal(t, sent[i], ids(history(t, p.b, p.a.ID, 0)), "%s: pair %d, second user", stage, i)
+			require.Equal(t, sent[i], messageIDs(history(t, p.a, p.b.ID, 0)), "%s: pair %d, first user", stage, i)
+			require.Equal(t, sent[i], messageIDs(history(t, p.b, p.a.ID, 0)), "%s: pair %d, second user", stage, i)
 		}
 	}
 

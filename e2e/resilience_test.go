@@ -94,6 +94,6 @@ func TestNoMessageIsLostWhileTheBrokerIsDown(t *testing.T) {
 		peer int64
 	}{{a, b.ID}, {b, a.ID}} {
 		got := history(t, viewer.acct, viewer.peer, 0)
-		require.Equal(t, sent, ids(got), "every accepted message once, in order, for user %d", viewer.acct.ID)
+		require.Equal(t, sent, messageIDs(got), "every accepted message once, in order, for user %d", viewer.acct.ID)
 	}
 }

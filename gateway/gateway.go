@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/douvo/douvo/services/message"
+	"github.com/douvo/douvo/services/relation"
 	"github.com/douvo/douvo/services/user"
 	"github.com/douvo/douvo/services/video"
 )
@@ -38,9 +39,10 @@ type Limits struct {
 // Services are the clients of the services the gateway composes answers
 // from. Each calls its service through the gateway's sidecar.
 type Services struct {
-	Users    *user.Client
-	Videos   *video.Client
-	Messages *message.Client
+	Users     *user.Client
+	Videos    *video.Client
+	Relations *relation.Client
+	Messages  *message.Client
 }
 
 // Media configures video uploads and the delivery of media files.
@@ -103,6 +105,7 @@ func (g *Gateway) Routes(app *fiber.App) {
 	g.videoRoutes(api, mw)
 	g.messageRoutes(api, mw)
 	g.mediaRoutes(app)
+	g.relationRoutes(api, mw)
 }
 
 // route registers handlers for both GET and POST on path.

@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/douvo/douvo/internal/platform/web"
+	"github.com/douvo/douvo/services/relation"
 	"github.com/douvo/douvo/services/user"
 )
 
@@ -79,14 +80,15 @@ func (g *Gateway) issue(c *fiber.Ctx, check func(ctx context.Context, name, pass
 }
 
 func (g *Gateway) userInfo(c *fiber.Ctx) error {
-	id := viewer(c)
+	me := viewer(c)
+	id := me
 	if param(c, "user_id") != "" || id == 0 {
 		var err error
 		if id, err = idParam(c, "user_id"); err != nil {
 			return err
 		}
 	}
-	users, err := g.compose(c.UserContext(), []int64{id})
+	users, err := g.compose(c.UserContext(), me, []int64{id})
 	if err != nil {
 		return err
 	}
@@ -97,13 +99,21 @@ func (g *Gateway) userInfo(c *fiber.Ctx) error {
 	return c.JSON(userResponse{Status: web.OK(), User: u})
 }
 
-// compose resolves ids into client User objects in a fixed number of service
-// calls, whatever the number of ids: one batch per service that owns a part
-// of the User, made concurrently.
-func (g *Gateway) compose(ctx context.Context, ids []int64) (map[int64]User, error) {
+// compose resolves ids into client User objects as viewer (0 for an
+// anonymous caller) sees them, in a fixed number of service calls whatever
+// the number of ids: one batch per service that owns a part of the User (the
+// profiles, the works counts, the follow counters and is_follow), made
+// concurrently. Repeated ids are asked for once; unknown ids are left out of
+// the map.
+func (g *Gateway) compose(ctx context.Context, viewer int64, ids []int64) (map[int64]User, error) {
+	ids = uniqueIDs(ids)
+	if len(ids) == 0 {
+		return map[int64]User{}, nil
+	}
 	var (
 		found []user.User
 		works map[int64]int64
+		rels  []relation.Relation
 	)
 	err := concurrently(ctx,
 		func(ctx context.Context) (err error) {
@@ -114,15 +124,26 @@ func (g *Gateway) compose(ctx context.Context, ids []int64) (map[int64]User, err
 			works, err = g.svc.Videos.WorkCounts(ctx, ids)
 			return err
 		},
+		func(ctx context.Context) (err error) {
+			rels, err = g.svc.Relations.Batch(ctx, viewer, ids)
+			return err
+		},
 	)
 	if err != nil {
 		return nil, fmt.Errorf("compose users: %w", err)
 	}
+
+	byID := make(map[int64]relation.Relation, len(rels))
+	for _, r := range rels {
+		byID[r.ID] = r
+	}
 	out := make(map[int64]User, len(found))
 	for _, u := range found {
+		r := byID[u.ID]
 		out[u.ID] = User{ID: u.ID, Name: u.Name, Avatar: u.Avatar,
 			BackgroundImage: u.BackgroundImage, Signature: u.Signature,
-			WorkCount: works[u.ID]}
+			WorkCount:   works[u.ID],
+			FollowCount: r.FollowCount, FollowerCount: r.FollowerCount, IsFollow: r.IsFollow}
 	}
 	return out, nil
 }
@@ -144,4 +165,18 @@ func concurrently(ctx context.Context, calls ...func(ctx context.Context) error)
 		}
 	}
 	return first
+}
+
+// uniqueIDs returns ids without repetitions, in the order of first
+// appearance.
+func uniqueIDs(ids []int64) []int64 {
+	seen := make(map[int64]bool, len(ids))
+	out := make([]int64, 0, len(ids))
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
 }

@@ -133,7 +133,7 @@ func (g *Gateway) composeVideos(ctx context.Context, viewerID int64, base string
 			authorIDs = append(authorIDs, v.AuthorID)
 		}
 	}
-	authors, err := g.compose(ctx, authorIDs)
+	authors, err := g.compose(ctx, viewerID, authorIDs)
 	if err != nil {
 		return nil, fmt.Errorf("compose videos: %w", err)
 	}

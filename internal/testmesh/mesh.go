@@ -401,8 +401,12 @@ func findToolchain(ctx context.Context, root string) (string, error) {
 }
 
 // build compiles every app binary into .build/bin, as `make build` does.
+// Only the apps' folders are built: other commands (benchmarks under bench/)
+// may share an app's base name, and `go build -o dir/` would then write both
+// to one file, either one winning.
 func (m *Mesh) build(ctx context.Context) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(m.root, ".build/bin")+"/", "./...")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Join(m.root, ".build/bin")+"/",
+		"./gateway/...", "./services/...")
 	cmd.Dir = m.root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("build apps: %w\n%s", err, out)

@@ -13,6 +13,7 @@ import (
 	"github.com/douvo/douvo/internal/platform/events"
 	"github.com/douvo/douvo/internal/platform/web"
 	"github.com/douvo/douvo/services/message"
+	"github.com/douvo/douvo/services/relation"
 	"github.com/douvo/douvo/services/user"
 	"github.com/douvo/douvo/services/video"
 )
@@ -49,9 +50,10 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		return err
 	}
 	gw := gateway.New(gateway.Services{
-		Users:    user.NewClient(env.Sidecar),
-		Videos:   video.NewClient(env.Sidecar),
-		Messages: message.NewClient(env.Sidecar),
+		Users:     user.NewClient(env.Sidecar),
+		Videos:    video.NewClient(env.Sidecar),
+		Relations: relation.NewClient(env.Sidecar),
+		Messages:  message.NewClient(env.Sidecar),
 	}, tokens, cfg.Limits, cfg.Media)
 	stopPush := context.AfterFunc(ctx, gw.Close)
 	defer stopPush()

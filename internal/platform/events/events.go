@@ -61,6 +61,46 @@ func (p *Publisher) Publish(ctx context.Context, topic, id string, data any) err
 	return nil
 }
 
+// Entry is one event of a batch: its deterministic id and its payload.
+type Entry struct {
+	ID   string
+	Data any
+}
+
+// PublishBatch sends entries to topic in one call to the sidecar, which
+// publishes them concurrently: their order is not kept. It returns the ids
+// of the entries that were not published (every id when the call itself
+// failed) and an error if there are any; publish those again later.
+func (p *Publisher) PublishBatch(ctx context.Context, topic string, entries []Entry) ([]string, error) {
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	batch := make([]any, 0, len(entries))
+	var failed []string
+	for _, e := range entries {
+		data, err := json.Marshal(e.Data)
+		if err != nil {
+			failed = append(failed, e.ID)
+			continue
+		}
+		batch = append(batch, dapr.PublishEventsEvent{
+			EntryID: e.ID, Data: data, ContentType: "application/json",
+			Metadata: map[string]string{"cloudevent.id": e.ID},
+		})
+	}
+	resp := p.dapr.PublishEvents(ctx, PubSub, topic, batch)
+	for _, f := range resp.FailedEvents {
+		if ev, ok := f.(dapr.PublishEventsEvent); ok {
+			failed = append(failed, ev.EntryID)
+		}
+	}
+	if len(failed) > 0 {
+		return failed, fmt.Errorf("publish %d of %d %s events: %w", len(failed), len(entries), topic,
+			errors.Join(resp.Error, errors.New("some events were not published")))
+	}
+	return nil, nil
+}
+
 // Message is a delivered event.
 type Message struct {
 	// ID is the CloudEvent id: the same on every redelivery.
