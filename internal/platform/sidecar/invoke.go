@@ -1,6 +1,7 @@
 package sidecar
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -75,11 +76,19 @@ func (s *Sidecar) InvokeStream(ctx context.Context, appID, method, path, content
 	if resp.StatusCode/100 != 2 {
 		return decodeFailure(appID, resp)
 	}
+	// Every DouVo answer carries an envelope. A success without a body comes
+	// from the sidecar, not the app: daprd answers so when the target app
+	// dies in the middle of the call, and the call's outcome is then unknown.
+	body := bufio.NewReader(resp.Body)
+	if _, err := body.Peek(1); err != nil {
+		return fmt.Errorf("invoke %s %s: empty answer: %w", appID, path,
+			apierr.New(apierr.Unavailable, appID+" service is unavailable"))
+	}
 	if out == nil {
-		_, err = io.Copy(io.Discard, resp.Body)
+		_, err = io.Copy(io.Discard, body)
 		return err
 	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+	if err := json.NewDecoder(body).Decode(out); err != nil {
 		return fmt.Errorf("decode %s answer: %w", appID, err)
 	}
 	return nil
