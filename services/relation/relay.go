@@ -109,6 +109,9 @@ const publishBatch = 100
 // events by version.
 func (r *Relay) flush(ctx context.Context, shard int, minAge time.Duration) {
 	pending, err := r.outbox.Pending(ctx, shard)
+	if ctx.Err() != nil {
+		return
+	}
 	if err != nil {
 		r.logger.WarnContext(ctx, "read relation outbox failed",
 			slog.Int("shard", shard), slog.String("error", err.Error()))

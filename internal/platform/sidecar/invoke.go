@@ -80,6 +80,13 @@ func (s *Sidecar) InvokeStream(ctx context.Context, appID, method, path, content
 	if err != nil {
 		return fmt.Errorf("read %s answer: %w", appID, err)
 	}
+	// Every DouVo answer carries an envelope. A success without a body comes
+	// from the sidecar, not the app: daprd answers so when the target app
+	// dies in the middle of the call, and the call's outcome is then unknown.
+	if len(raw) == 0 {
+		return fmt.Errorf("invoke %s %s: empty answer: %w", appID, path,
+			apierr.New(apierr.Unavailable, appID+" service is unavailable"))
+	}
 	var env envelope
 	if err := json.Unmarshal(raw, &env); err != nil {
 		return fmt.Errorf("decode %s answer: %w", appID, err)
