@@ -259,7 +259,7 @@ func (s *DaprStore) transact(ctx context.Context, fn func(w *workset) error) err
 // pause waits a little longer after each lost race, with jitter so that
 // instances racing on the same users drift apart.
 func pause(ctx context.Context, attempt int) error {
-	d := time.Duration(1+rand.IntN(1<<min(attempt, 6))) * time.Millisecond
+	d := time.Duration(1+rand.IntN(1<<min(attempt, 6))) * time.Millisecond //nolint:gosec // jitter, not a secret
 	select {
 	case <-ctx.Done():
 		return fmt.Errorf("retry relation change: %w: %w", ErrContention, ctx.Err())
