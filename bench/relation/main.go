@@ -13,7 +13,8 @@
 // relation service on. The newest followers are real accounts, so the first
 // page of the list composes into full User objects as a client sees it.
 //
-// Run it with `make bench-relation` (or `go run ./bench/relation -followers N`). It prints one row per scenario; numbers
+// Run it with `make bench-relation` (or `go run ./bench/relation -followers N`);
+// with DOUVO_KEEP_MESH=1 the printed mesh folder keeps every app's log. It prints one row per scenario; numbers
 // depend on the machine and on what else runs on it.
 package main
 
@@ -75,7 +76,6 @@ func run(followers int) error {
 		"RATE_LIMIT_IP_PER_MIN":   "0",
 		"RATE_LIMIT_USER_PER_MIN": "0",
 		"RATE_LIMIT_AUTH_PER_MIN": "0",
-		"LOG_LEVEL":               "WARN",
 	}})
 	if mesh != nil {
 		defer mesh.Close()
@@ -83,7 +83,8 @@ func run(followers int) error {
 	if err != nil {
 		return fmt.Errorf("start mesh: %w", err)
 	}
-	fmt.Printf("mesh (profile %s) ready in %s\n", mesh.Profile(), time.Since(start).Round(time.Millisecond))
+	fmt.Printf("mesh (profile %s) ready in %s at %s\n", mesh.Profile(), time.Since(start).Round(time.Millisecond),
+		mesh.Dir())
 
 	gw := mesh.App("gateway")
 	sc, err := sidecar.Connect(ctx, config.Sidecar{

@@ -10,8 +10,10 @@
 // the accounts involved, and no document grows without bound (see DaprStore
 // for the key layout):
 //
-//   - one small edge document per ordered pair (membership, the edge's
-//     version, and where its entries sit in the lists);
+//   - one small document per pair of users that ever followed each other,
+//     holding both directed edges (membership, each edge's version, and
+//     where its entries sit in the lists), so that the two directions that
+//     decide friendship are read and written together;
 //   - one node document per user with the three list lengths, which are the
 //     exact counters, and the head of each list;
 //   - each list is a chain of pages of at most PageSize entries, newest
@@ -22,11 +24,13 @@
 //
 // # Exactness
 //
-// One change of one edge (the edge, both nodes, the list pages it touches
-// and its outbox event) is committed as one state transaction with an ETag
-// on every document it read, so a crash never leaves half a follow, counters
-// move exactly once per real change, and two instances racing on the same
-// users cannot both commit: the loser re-reads and retries. Within one
+// One change of one edge (its pair document, both nodes, the list pages it
+// touches and its outbox event) is committed as one state transaction. Every
+// write carries the ETag the document had when read, and every document the
+// change's decisions rest on is written, so a crash never leaves half a
+// follow, counters move exactly once per real change, and two instances
+// racing on the same users cannot both commit: the loser re-reads and
+// retries. Within one
 // instance, changes that touch the same users are serialised by in-process
 // locks so that they do not keep conflicting; changes aimed at the same
 // followee are committed together in one transaction (group commit), which
