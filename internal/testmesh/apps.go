@@ -24,7 +24,7 @@ func (m *Mesh) startApps(_ context.Context, opts Options) error {
 		if n := seen[ra.AppID]; n > 1 {
 			name += "-" + strconv.Itoa(n)
 		}
-		ports, err := freePorts(5)
+		ports, err := m.freePorts(5)
 		if err != nil {
 			return err
 		}

@@ -83,7 +83,7 @@ func (m *Mesh) startInfra(ctx context.Context) error {
 		return err
 	}
 	if m.serverPorts == nil {
-		ports, err := freePorts(len(needed))
+		ports, err := m.freePorts(len(needed))
 		if err != nil {
 			return err
 		}
@@ -196,7 +196,7 @@ func startBroker(_ context.Context, m *Mesh, port int) (*proc, error) {
 // startControlPlane starts Dapr placement (actors) and scheduler (reminders,
 // jobs) on free ports.
 func (m *Mesh) startControlPlane(ctx context.Context) error {
-	ports, err := freePorts(9)
+	ports, err := m.freePorts(9)
 	if err != nil {
 		return err
 	}

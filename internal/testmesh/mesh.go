@@ -53,6 +53,7 @@ type Mesh struct {
 	pubsubServer  string
 
 	mu      sync.Mutex
+	given   map[int]bool
 	infra   []*proc
 	servers map[string]*proc
 	apps    map[string]*App
@@ -447,25 +448,33 @@ func randomToken() string {
 	return hex.EncodeToString(b)
 }
 
-// freePort asks the kernel for a free loopback port.
-func freePort() (int, error) {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("free port: %w", err)
+// freePorts asks the kernel for n free loopback ports that the mesh has
+// not handed out before. The kernel may offer a port again once its probe
+// listener is closed, and the processes bind their ports only later, so the
+// mesh remembers every port it gave.
+func (m *Mesh) freePorts(n int) ([]int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.given == nil {
+		m.given = map[int]bool{}
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, n)
-	for i := range ports {
-		p, err := freePort()
-		if err != nil {
-			return nil, err
+	var lc net.ListenConfig
+	ports := make([]int, 0, n)
+	for attempts := 0; len(ports) < n; attempts++ {
+		if attempts > 100*n {
+			return nil, errors.New("free port: the kernel keeps offering ports already given")
 		}
-		ports[i] = p
+		ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("free port: %w", err)
+		}
+		p := ln.Addr().(*net.TCPAddr).Port
+		_ = ln.Close()
+		if m.given[p] {
+			continue
+		}
+		m.given[p] = true
+		ports = append(ports, p)
 	}
 	return ports, nil
 }
