@@ -1,12 +1,15 @@
 package video
 
 import (
+	"context"
+	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/douvo/douvo/internal/platform/apierr"
+	"github.com/douvo/douvo/internal/platform/events"
 	"github.com/douvo/douvo/internal/platform/web"
 )
 
@@ -158,4 +161,36 @@ func queryInt(c *fiber.Ctx, name string, def int64) (int64, error) {
 		return def, nil
 	}
 	return strconv.ParseInt(raw, 10, 64)
+}
+
+// Subscriptions are the events the video service consumes: likes and
+// comments, for its counters.
+//
+// An event that does not decode, lacks an id or names an unknown video can
+// never count and is dropped to the dead-letter topic; a failure to read or
+// write the counters is retried. Retrying is always safe: the counters take
+// each version of a like or comment in once.
+func Subscriptions(svc *Service) []events.Subscription {
+	return []events.Subscription{
+		{Topic: LikeTopic, Handler: func(ctx context.Context, m events.Message) error {
+			var ev LikeEvent
+			if err := m.Decode(&ev); err != nil {
+				return err
+			}
+			if err := svc.CountLike(ctx, ev); err != nil {
+				return fmt.Errorf("like event %s: %w", m.ID, err)
+			}
+			return nil
+		}},
+		{Topic: CommentTopic, Handler: func(ctx context.Context, m events.Message) error {
+			var ev CommentEvent
+			if err := m.Decode(&ev); err != nil {
+				return err
+			}
+			if err := svc.CountComment(ctx, ev); err != nil {
+				return fmt.Errorf("comment event %s: %w", m.ID, err)
+			}
+			return nil
+		}},
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"github.com/douvo/douvo/internal/platform/events"
 )
 
 // Coverer makes the cover image of a video file; Covers is the real one.
@@ -302,4 +304,32 @@ func videos(recs []Record) []Video {
 		out = append(out, r.Video())
 	}
 	return out
+}
+
+// CountLike applies a like event to its video's favorite_count. An event
+// that can never count (incomplete, or about an unknown video) wraps
+// events.ErrDrop; any other error means it must be delivered again.
+func (s *Service) CountLike(ctx context.Context, ev LikeEvent) error {
+	if ev.UserID <= 0 || ev.VideoID <= 0 || ev.Version <= 0 {
+		return fmt.Errorf("like event is incomplete: %w", events.ErrDrop)
+	}
+	return dropIfUnknown(s.store.CountLike(ctx, ev))
+}
+
+// CountComment applies a comment event to its video's comment_count, as
+// CountLike does.
+func (s *Service) CountComment(ctx context.Context, ev CommentEvent) error {
+	if ev.CommentID <= 0 || ev.VideoID <= 0 || ev.Version <= 0 {
+		return fmt.Errorf("comment event is incomplete: %w", events.ErrDrop)
+	}
+	return dropIfUnknown(s.store.CountComment(ctx, ev))
+}
+
+// dropIfUnknown marks an event about a video that does not exist as one to
+// drop: no delivery can ever count it.
+func dropIfUnknown(err error) error {
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%w: %w", events.ErrDrop, err)
+	}
+	return err
 }

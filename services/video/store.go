@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	dapr "github.com/dapr/go-sdk/client"
+
+	"github.com/douvo/douvo/internal/platform/tally"
 )
 
 // StoreName is the Dapr state store component the video service owns. The
@@ -29,9 +31,9 @@ type Record struct {
 	Size      int64 `json:"size"`
 	ChunkSize int64 `json:"chunk_size"`
 	CoverSize int64 `json:"cover_size"`
-	// FavoriteCount and CommentCount are counters the like and comment
-	// services' events maintain; they live in the record so that a feed page
-	// reads them with the videos.
+	// FavoriteCount and CommentCount are the counters the like and comment
+	// events maintain. They are kept in a counter document of their own,
+	// which Records reads in the same bulk read as the record.
 	FavoriteCount int64 `json:"favorite_count"`
 	CommentCount  int64 `json:"comment_count"`
 }
@@ -65,21 +67,33 @@ type Store interface {
 	// WorkCounts returns how many videos each of the authors has published;
 	// authors without videos are left out.
 	WorkCounts(ctx context.Context, authors []int64) (map[int64]int64, error)
+	// CountLike and CountComment apply one event to its video's counter,
+	// once however often they are applied, and ignore an event older than
+	// one already applied for the same like or comment. An event about a
+	// video that does not exist returns an error wrapping ErrNotFound.
+	CountLike(ctx context.Context, ev LikeEvent) error
+	CountComment(ctx context.Context, ev CommentEvent) error
 }
 
 // Keys of the video store; Dapr prefixes them with the app-id. No document
 // grows without bound: the head and the author documents hold counters, a
-// works page holds at most worksPerPage ids, and the rest are one per video.
+// works page holds at most worksPerPage ids, a counter document the few
+// likes and comments being counted at that moment, and the rest are one per
+// video, per like or per comment.
 //
-//	seq                  the head: newest id and its publish time
-//	video-<id>           the Record
-//	at-<ms>              the id published at that millisecond
-//	author-<id>          how many videos the author has published
-//	works-<id>-<page>    ids of the author's videos number page*100 to page*100+99
+//	seq                      the head: newest id and its publish time
+//	video-<id>               the Record
+//	counts-<id>              the video's counters: favorites, comments (tally)
+//	at-<ms>                  the id published at that millisecond
+//	author-<id>              how many videos the author has published
+//	works-<id>-<page>        ids of the author's videos number page*100 to page*100+99
+//	mark-like-<id>-<user>    the version of the user's like the counter has taken in
+//	mark-comment-<comment>   the version of the comment the counter has taken in
 const seqKey = "seq"
 
-func videoKey(id int64) string { return "video-" + strconv.FormatInt(id, 10) }
-func atKey(ms int64) string    { return "at-" + strconv.FormatInt(ms, 10) }
+func videoKey(id int64) string  { return "video-" + strconv.FormatInt(id, 10) }
+func countsKey(id int64) string { return "counts-" + strconv.FormatInt(id, 10) }
+func atKey(ms int64) string     { return "at-" + strconv.FormatInt(ms, 10) }
 func authorKey(id int64) string {
 	return "author-" + strconv.FormatInt(id, 10)
 }
@@ -122,8 +136,9 @@ type (
 // found by a search reading searchFanout records per round: three rounds
 // cover a quarter of a million videos.
 type DaprStore struct {
-	dapr dapr.Client
-	name string
+	dapr  dapr.Client
+	name  string
+	tally *tally.Tally
 
 	// creating serialises this instance's publishes. The ETags of each
 	// transaction keep instances apart, but a store that does not roll a
@@ -136,7 +151,7 @@ type DaprStore struct {
 
 // NewDaprStore returns a Store on the Dapr state store component called name.
 func NewDaprStore(client dapr.Client, name string) *DaprStore {
-	return &DaprStore{dapr: client, name: name}
+	return &DaprStore{dapr: client, name: name, tally: tally.New(client, name)}
 }
 
 // maxCreateAttempts bounds the optimistic retries of Create under contention.
@@ -271,14 +286,14 @@ func decode(raw []byte, v any) error {
 	return nil
 }
 
-// Records reads the records of ids with one bulk read.
+// Records reads the records of ids and their counters with one bulk read.
 func (s *DaprStore) Records(ctx context.Context, ids []int64) ([]Record, error) {
 	if len(ids) == 0 {
 		return []Record{}, nil
 	}
-	keys := make([]string, 0, len(ids))
+	keys := make([]string, 0, 2*len(ids))
 	for _, id := range ids {
-		keys = append(keys, videoKey(id))
+		keys = append(keys, videoKey(id), countsKey(id))
 	}
 	docs, err := s.bulk(ctx, keys...)
 	if err != nil {
@@ -294,6 +309,11 @@ func (s *DaprStore) Records(ctx context.Context, ids []int64) ([]Record, error) 
 		if err := decode(d.raw, &r); err != nil {
 			return nil, fmt.Errorf("read video %d: %w", id, err)
 		}
+		counts, err := tally.Decode(docs[countsKey(id)].raw)
+		if err != nil {
+			return nil, fmt.Errorf("read counters of video %d: %w", id, err)
+		}
+		r.FavoriteCount, r.CommentCount = counts[fieldFavorites], counts[fieldComments]
 		recs = append(recs, r)
 	}
 	return recs, nil
@@ -426,4 +446,48 @@ func (s *DaprStore) WorkCounts(ctx context.Context, authors []int64) (map[int64]
 		out[id] = a.Works
 	}
 	return out, nil
+}
+
+// Counter fields of a video's counter document.
+const (
+	fieldFavorites = "favorites"
+	fieldComments  = "comments"
+)
+
+// CountLike counts a user's like of a video while it stands: 1 at a
+// version where the user likes the video, 0 at one where they do not.
+func (s *DaprStore) CountLike(ctx context.Context, ev LikeEvent) error {
+	var value int64
+	if ev.Liked {
+		value = 1
+	}
+	return s.count(ctx, tally.Change{
+		Doc: countsKey(ev.VideoID), Field: fieldFavorites,
+		Source:  "mark-like-" + strconv.FormatInt(ev.VideoID, 10) + "-" + strconv.FormatInt(ev.UserID, 10),
+		Version: ev.Version, Value: value, Requires: videoKey(ev.VideoID),
+	})
+}
+
+// CountComment counts a comment until it is deleted.
+func (s *DaprStore) CountComment(ctx context.Context, ev CommentEvent) error {
+	var value int64
+	if !ev.Deleted {
+		value = 1
+	}
+	return s.count(ctx, tally.Change{
+		Doc: countsKey(ev.VideoID), Field: fieldComments,
+		Source:  "mark-comment-" + strconv.FormatInt(ev.CommentID, 10),
+		Version: ev.Version, Value: value, Requires: videoKey(ev.VideoID),
+	})
+}
+
+func (s *DaprStore) count(ctx context.Context, ch tally.Change) error {
+	_, err := s.tally.Apply(ctx, ch)
+	if errors.Is(err, tally.ErrMissing) {
+		return fmt.Errorf("count %s: %w", ch.Source, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("count %s: %w", ch.Source, err)
+	}
+	return nil
 }

@@ -10,8 +10,11 @@
 // number of store reads whatever the size of the catalogue (see DaprStore).
 //
 // The service owns work_count per author and favorite_count and
-// comment_count per video; the services that own likes and comments feed
-// the latter two.
+// comment_count per video. The latter two count the events of the services
+// that own likes and comments (LikeTopic, CommentTopic): each event reports
+// the state of one like or comment at a version, and the counters take
+// every version in once, whatever the order and the number of deliveries
+// (see internal/platform/tally).
 package video
 
 import (
@@ -24,6 +27,35 @@ import (
 
 // AppID is the Dapr app-id the video service runs under.
 const AppID = "video"
+
+// Topics the video service consumes, published by the services that own
+// likes and comments.
+const (
+	// LikeTopic carries a LikeEvent for every change of a user's like of a
+	// video.
+	LikeTopic = "favorite-events"
+	// CommentTopic carries a CommentEvent for every change of a comment.
+	CommentTopic = "comment-events"
+)
+
+// LikeEvent is what the video service reads of a like event: whether the
+// user likes the video at that version of their like. Versions of one user
+// and video start at 1 and grow by one with every change.
+type LikeEvent struct {
+	UserID  int64 `json:"user_id"`
+	VideoID int64 `json:"video_id"`
+	Liked   bool  `json:"liked"`
+	Version int64 `json:"version"`
+}
+
+// CommentEvent is what the video service reads of a comment event: whether
+// the comment is deleted at that version (1 when written, 2 when deleted).
+type CommentEvent struct {
+	CommentID int64 `json:"comment_id"`
+	VideoID   int64 `json:"video_id"`
+	Deleted   bool  `json:"deleted"`
+	Version   int64 `json:"version"`
+}
 
 // Limits of the service and of the client contract.
 const (

@@ -1,4 +1,6 @@
-// Command video runs the video service beside its Dapr sidecar.
+// Command video runs the video service beside its Dapr sidecar: its
+// internal API, media delivery and the consumer of like and comment events,
+// which keeps the videos' counters.
 package main
 
 import (
@@ -8,6 +10,7 @@ import (
 
 	"github.com/douvo/douvo/internal/platform/boot"
 	"github.com/douvo/douvo/internal/platform/config"
+	"github.com/douvo/douvo/internal/platform/events"
 	"github.com/douvo/douvo/internal/platform/web"
 	"github.com/douvo/douvo/services/video"
 )
@@ -52,10 +55,11 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 		video.NewCovers(ffmpeg, cfg.CoverParallel, cfg.CoverTimeout, logger),
 		video.Config{MaxUpload: cfg.MaxUpload, SpoolDir: cfg.SpoolDir})
 
-	opts := env.Options(video.StoreName, video.BindingName)
+	opts := env.Options(video.StoreName, video.BindingName, events.PubSub)
 	opts.Streamed = video.Streamed
 	opts.StreamTimeout = cfg.UploadTimeout
 	app := web.New(opts)
 	video.Routes(app, svc, video.NewMedia(svc, blobs, cfg.UploadTimeout))
+	events.Mount(app, logger, video.Subscriptions(svc)...)
 	return env.Serve(ctx, app)
 }
