@@ -104,6 +104,9 @@ func TestAppsRefuseCallersWithoutTheAppToken(t *testing.T) {
 		{"relation", "/v1/users/batch", true},
 		{"message", "/v1/message-ids", true},
 		{"message-2", "/v1/message-ids", true},
+		{"favorite", "/v1/likes/check", true},
+		{"comment", "/v1/comments", true},
+		{"video", "/events/favorite-events", true},
 		// The gateway is public, but only its sidecar delivers events.
 		{"gateway", "/events/fanout/message-events", true},
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/douvo/douvo/services/comment"
+	"github.com/douvo/douvo/services/favorite"
 	"github.com/douvo/douvo/services/message"
 	"github.com/douvo/douvo/services/relation"
 	"github.com/douvo/douvo/services/user"
@@ -43,6 +45,8 @@ type Services struct {
 	Videos    *video.Client
 	Relations *relation.Client
 	Messages  *message.Client
+	Favorites *favorite.Client
+	Comments  *comment.Client
 }
 
 // Media configures video uploads and the delivery of media files.
@@ -67,16 +71,21 @@ type Gateway struct {
 	tokens *Tokens
 	limits Limits
 	media  Media
+	zone   *time.Location
 	hub    *hub
 }
 
-// New returns a Gateway on the given services. Mount its Subscriptions
-// beside its Routes, and Close it when shutting down.
-func New(svc Services, tokens *Tokens, limits Limits, media Media) *Gateway {
+// New returns a Gateway on the given services that writes dates for
+// clients (a comment's create_date) in zone, UTC when nil. Mount its
+// Subscriptions beside its Routes, and Close it when shutting down.
+func New(svc Services, tokens *Tokens, limits Limits, media Media, zone *time.Location) *Gateway {
 	if media.MaxUpload <= 0 {
 		media.MaxUpload = video.DefaultMaxUpload
 	}
-	return &Gateway{svc: svc, tokens: tokens, limits: limits, media: media, hub: newHub()}
+	if zone == nil {
+		zone = time.UTC
+	}
+	return &Gateway{svc: svc, tokens: tokens, limits: limits, media: media, zone: zone, hub: newHub()}
 }
 
 // chain holds the middleware the domain routes pick from.
@@ -103,6 +112,8 @@ func (g *Gateway) Routes(app *fiber.App) {
 	}
 	g.userRoutes(api, mw)
 	g.videoRoutes(api, mw)
+	g.favoriteRoutes(api, mw)
+	g.commentRoutes(api, mw)
 	g.messageRoutes(api, mw)
 	g.mediaRoutes(app)
 	g.relationRoutes(api, mw)

@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/douvo/douvo/internal/platform/web"
+	"github.com/douvo/douvo/services/favorite"
 	"github.com/douvo/douvo/services/relation"
 	"github.com/douvo/douvo/services/user"
 )
@@ -102,7 +103,8 @@ func (g *Gateway) userInfo(c *fiber.Ctx) error {
 // compose resolves ids into client User objects as viewer (0 for an
 // anonymous caller) sees them, in a fixed number of service calls whatever
 // the number of ids: one batch per service that owns a part of the User (the
-// profiles, the works counts, the follow counters and is_follow), made
+// profiles, the works counts, the like counters, the follow counters and
+// is_follow), made
 // concurrently. Repeated ids are asked for once; unknown ids are left out of
 // the map.
 func (g *Gateway) compose(ctx context.Context, viewer int64, ids []int64) (map[int64]User, error) {
@@ -113,9 +115,14 @@ func (g *Gateway) compose(ctx context.Context, viewer int64, ids []int64) (map[i
 	var (
 		found []user.User
 		works map[int64]int64
+		likes map[int64]favorite.Counts
 		rels  []relation.Relation
 	)
 	err := concurrently(ctx,
+		func(ctx context.Context) (err error) {
+			likes, err = g.svc.Favorites.Counts(ctx, ids)
+			return err
+		},
 		func(ctx context.Context) (err error) {
 			found, err = g.svc.Users.Batch(ctx, ids)
 			return err
@@ -143,7 +150,8 @@ func (g *Gateway) compose(ctx context.Context, viewer int64, ids []int64) (map[i
 		out[u.ID] = User{ID: u.ID, Name: u.Name, Avatar: u.Avatar,
 			BackgroundImage: u.BackgroundImage, Signature: u.Signature,
 			WorkCount:   works[u.ID],
-			FollowCount: r.FollowCount, FollowerCount: r.FollowerCount, IsFollow: r.IsFollow}
+			FollowCount: r.FollowCount, FollowerCount: r.FollowerCount, IsFollow: r.IsFollow,
+			FavoriteCount: likes[u.ID].FavoriteCount, TotalFavorited: likes[u.ID].TotalFavorited}
 	}
 	return out, nil
 }

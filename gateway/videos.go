@@ -121,19 +121,36 @@ func (g *Gateway) baseURL(c *fiber.Ctx) string {
 	return c.BaseURL()
 }
 
-// composeVideos builds client Video objects for vs, in their order, in a
-// fixed number of service calls whatever their number: the authors are
-// composed together, like any list of users.
+// composeVideos builds client Video objects for vs, in their order, as
+// viewerID (0 for an anonymous caller) sees them, in a fixed number of
+// service calls whatever their number: the authors are composed together,
+// like any list of users, and the viewer's likes of all the videos are
+// checked in one batch, concurrently.
 func (g *Gateway) composeVideos(ctx context.Context, viewerID int64, base string,
 	vs []video.Video,
 ) ([]Video, error) {
 	authorIDs := make([]int64, 0, len(vs))
+	videoIDs := make([]int64, 0, len(vs))
 	for _, v := range vs {
+		videoIDs = append(videoIDs, v.ID)
 		if !slices.Contains(authorIDs, v.AuthorID) {
 			authorIDs = append(authorIDs, v.AuthorID)
 		}
 	}
-	authors, err := g.compose(ctx, viewerID, authorIDs)
+	var (
+		authors map[int64]User
+		liked   map[int64]bool
+	)
+	err := concurrently(ctx,
+		func(ctx context.Context) (err error) {
+			authors, err = g.compose(ctx, viewerID, authorIDs)
+			return err
+		},
+		func(ctx context.Context) (err error) {
+			liked, err = g.svc.Favorites.Liked(ctx, viewerID, videoIDs)
+			return err
+		},
+	)
 	if err != nil {
 		return nil, fmt.Errorf("compose videos: %w", err)
 	}
@@ -147,10 +164,8 @@ func (g *Gateway) composeVideos(ctx context.Context, viewerID int64, base string
 			ID: v.ID, Author: author, Title: v.Title,
 			PlayURL: base + v.PlayPath, CoverURL: base + v.CoverPath,
 			FavoriteCount: v.FavoriteCount, CommentCount: v.CommentCount,
+			IsFavorite: liked[v.ID],
 		})
 	}
-	// TODO(favorite): for a signed-in viewerID, set IsFavorite from one
-	// batch call to the favorite service over all the videos' ids, and pass
-	// viewerID on to compose for the authors' is_follow.
 	return out, nil
 }

@@ -50,14 +50,26 @@ type envelope struct {
 
 // Video is the part of a client Video object the callers use.
 type Video struct {
-	ID       int64  `json:"id"`
-	Title    string `json:"title"`
-	PlayURL  string `json:"play_url"`
-	CoverURL string `json:"cover_url"`
-	Author   struct {
+	ID            int64  `json:"id"`
+	Title         string `json:"title"`
+	PlayURL       string `json:"play_url"`
+	CoverURL      string `json:"cover_url"`
+	FavoriteCount int64  `json:"favorite_count"`
+	CommentCount  int64  `json:"comment_count"`
+	IsFavorite    bool   `json:"is_favorite"`
+	Author        struct {
 		ID   int64  `json:"id"`
 		Name string `json:"name"`
 	} `json:"author"`
+}
+
+// User is the part of a client User object the callers use.
+type User struct {
+	ID             int64  `json:"id"`
+	Name           string `json:"name"`
+	FavoriteCount  int64  `json:"favorite_count"`
+	TotalFavorited int64  `json:"total_favorited"`
+	WorkCount      int64  `json:"work_count"`
 }
 
 // Register creates an account and returns its id and token.
@@ -106,6 +118,26 @@ func (c *Client) PublishList(ctx context.Context, token string, user int64) ([]V
 	q := url.Values{"token": {token}, "user_id": {strconv.FormatInt(user, 10)}}
 	err := c.call(ctx, http.MethodGet, "/douyin/publish/list/", q, &out)
 	return out.VideoList, err
+}
+
+// User returns the user id as the holder of token sees it.
+func (c *Client) User(ctx context.Context, token string, id int64) (User, error) {
+	var out struct {
+		User User `json:"user"`
+	}
+	q := url.Values{"token": {token}, "user_id": {strconv.FormatInt(id, 10)}}
+	err := c.call(ctx, http.MethodGet, "/douyin/user/", q, &out)
+	return out.User, err
+}
+
+// Favorite likes (liked) or unlikes a video for the holder of token.
+func (c *Client) Favorite(ctx context.Context, token string, video int64, liked bool) error {
+	action := "2"
+	if liked {
+		action = "1"
+	}
+	q := url.Values{"token": {token}, "video_id": {strconv.FormatInt(video, 10)}, "action_type": {action}}
+	return c.call(ctx, http.MethodPost, "/douyin/favorite/action/", q, nil)
 }
 
 // Publish uploads the video read from r, streamed, and returns it.

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+	_ "time/tzdata" // time zones for TIME_ZONE, on hosts without a zone database too
 
 	"github.com/douvo/douvo/gateway"
 	"github.com/douvo/douvo/internal/platform/boot"
 	"github.com/douvo/douvo/internal/platform/config"
 	"github.com/douvo/douvo/internal/platform/events"
 	"github.com/douvo/douvo/internal/platform/web"
+	"github.com/douvo/douvo/services/comment"
+	"github.com/douvo/douvo/services/favorite"
 	"github.com/douvo/douvo/services/message"
 	"github.com/douvo/douvo/services/relation"
 	"github.com/douvo/douvo/services/user"
@@ -30,6 +33,9 @@ type Config struct {
 	SigningKeySecret string `env:"TOKEN_SIGNING_KEY_SECRET" envDefault:"token-signing-key"`
 	// TokenTTL is how long an issued token stays valid.
 	TokenTTL time.Duration `env:"TOKEN_TTL" envDefault:"168h"`
+	// TimeZone is the IANA time zone in which dates are written for
+	// clients: a comment's create_date (MM-DD).
+	TimeZone string `env:"TIME_ZONE" envDefault:"UTC"`
 }
 
 func main() { boot.Main(gateway.AppID, run) }
@@ -49,12 +55,18 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	zone, err := time.LoadLocation(cfg.TimeZone)
+	if err != nil {
+		return fmt.Errorf("time zone %q: %w", cfg.TimeZone, err)
+	}
 	gw := gateway.New(gateway.Services{
 		Users:     user.NewClient(env.Sidecar),
 		Videos:    video.NewClient(env.Sidecar),
 		Relations: relation.NewClient(env.Sidecar),
 		Messages:  message.NewClient(env.Sidecar),
-	}, tokens, cfg.Limits, cfg.Media)
+		Favorites: favorite.NewClient(env.Sidecar),
+		Comments:  comment.NewClient(env.Sidecar),
+	}, tokens, cfg.Limits, cfg.Media, zone)
 	stopPush := context.AfterFunc(ctx, gw.Close)
 	defer stopPush()
 
