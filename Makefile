@@ -13,7 +13,6 @@ APPS     := ./gateway/cmd/gateway $(wildcard ./services/*/cmd/*)
 
 .PHONY: help
 help: ## List the targets.
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-15s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: toolchain
@@ -46,6 +45,11 @@ test: toolchain build ## Run every test against a real mesh (PROFILE=local|redis
 .PHONY: bench-chat
 bench-chat: toolchain ## Benchmark chat sends, polls and pushes through the gateway.
 	DOUVO_TOOLCHAIN="$$(deploy/local/toolchain.sh)" $(GO) run ./bench/chat
+
+.PHONY: bench-likes
+bench-likes: toolchain build ## Measure likes through the gateway and how fast the counters settle (about 2 min).
+	DOUVO_TOOLCHAIN="$$(deploy/local/toolchain.sh)" $(GO) run ./bench/likes
+
 .PHONY: bench-feed
 bench-feed: toolchain build ## Measure feed pages at two catalogue sizes (about 2 min).
 	DOUVO_TOOLCHAIN="$$(deploy/local/toolchain.sh)" $(GO) run ./bench/feed
@@ -74,6 +78,7 @@ clean: stop ## Remove build output and all local data.
 .PHONY: measure
 measure: ## Measure cold toolchain build, start-to-ready time and idle memory.
 	@deploy/local/measure.sh
+
 .PHONY: bench-relation
 bench-relation: toolchain build ## Benchmark follows and a 100,000-follower list (a few minutes).
 	DOUVO_TOOLCHAIN="$$(deploy/local/toolchain.sh)" $(GO) run ./bench/relation
