@@ -26,6 +26,8 @@ type clientUser struct {
 	FavoriteCount  int64  `json:"favorite_count"`
 	TotalFavorited int64  `json:"total_favorited"`
 	WorkCount      int64  `json:"work_count"`
+	FollowCount    int64  `json:"follow_count"`
+	FollowerCount  int64  `json:"follower_count"`
 }
 
 // clientVideo is the part of a client Video object they read.

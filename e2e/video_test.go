@@ -791,8 +791,46 @@ func TestDemoSeedsALivingFeedOnce(t *testing.T) {
 	_, _, err := image.Decode(bytes.NewReader(body))
 	require.NoError(t, err)
 
+	// Each user follows the next two, likes every video of the next one and
+	// comments once on the next one's videos.
+	ids := map[string]int64{}
+	for _, v := range feed[:want] {
+		author := v["author"].(map[string]any)
+		ids[author["name"].(string)] = num(t, author["id"])
+	}
+	social := func() error {
+		comments := int64(0)
+		for i, u := range demo.Users {
+			next := demo.Users[(i+1)%len(demo.Users)]
+			got, err := tryUser("", ids[u.Name])
+			if err != nil {
+				return err
+			}
+			if got.FollowCount != 2 || got.FollowerCount != 2 ||
+				got.FavoriteCount != int64(len(next.Titles)) || got.TotalFavorited != int64(len(u.Titles)) {
+				return fmt.Errorf("%s shows %+v", u.Name, got)
+			}
+			list, err := tryVideoList("/douyin/publish/list/", "", ids[u.Name])
+			if err != nil {
+				return err
+			}
+			for _, v := range list {
+				if v.FavoriteCount != 1 {
+					return fmt.Errorf("%s's video %d has %d likes", u.Name, v.ID, v.FavoriteCount)
+				}
+				comments += v.CommentCount
+			}
+		}
+		if comments != int64(len(demo.Users)) {
+			return fmt.Errorf("the demo videos have %d comments", comments)
+		}
+		return nil
+	}
+	settle(t, "the demo's likes, comments and follows", social)
+
 	log.Reset()
 	require.NoError(t, demo.Seed(context.Background(), api, logf), "seeding again")
 	require.Zero(t, strings.Count(log.String(), "published"), "nothing is published twice: %s", log.String())
 	require.Equal(t, feedHead(t), num(t, feed[0]["id"]))
+	settle(t, "the demo seeded again", social)
 }

@@ -140,6 +140,30 @@ func (c *Client) Favorite(ctx context.Context, token string, video int64, liked 
 	return c.call(ctx, http.MethodPost, "/douyin/favorite/action/", q, nil)
 }
 
+// Comment writes text on a video for the holder of token and returns the
+// new comment's id.
+func (c *Client) Comment(ctx context.Context, token string, video int64, text string) (int64, error) {
+	var out struct {
+		Comment struct {
+			ID int64 `json:"id"`
+		} `json:"comment"`
+	}
+	q := url.Values{"token": {token}, "video_id": {strconv.FormatInt(video, 10)},
+		"action_type": {"1"}, "comment_text": {text}}
+	err := c.call(ctx, http.MethodPost, "/douyin/comment/action/", q, &out)
+	return out.Comment.ID, err
+}
+
+// Follow makes the holder of token follow (follow) or unfollow another user.
+func (c *Client) Follow(ctx context.Context, token string, to int64, follow bool) error {
+	action := "2"
+	if follow {
+		action = "1"
+	}
+	q := url.Values{"token": {token}, "to_user_id": {strconv.FormatInt(to, 10)}, "action_type": {action}}
+	return c.call(ctx, http.MethodPost, "/douyin/relation/action/", q, nil)
+}
+
 // Publish uploads the video read from r, streamed, and returns it.
 func (c *Client) Publish(ctx context.Context, token, title string, r io.Reader) (Video, error) {
 	pr, pw := io.Pipe()
