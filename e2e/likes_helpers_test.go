@@ -28,6 +28,7 @@ type clientUser struct {
 	WorkCount      int64  `json:"work_count"`
 	FollowCount    int64  `json:"follow_count"`
 	FollowerCount  int64  `json:"follower_count"`
+	IsFollow       bool   `json:"is_follow"`
 }
 
 // clientVideo is the part of a client Video object they read.

@@ -212,6 +212,63 @@ func TestIsFollowIsTheCallersView(t *testing.T) {
 	assert.Equal(t, []int64{bob.ID}, userIDs(userList(t, mine)))
 }
 
+func TestIsFollowIsTheCallersViewWhereverAUserAppears(t *testing.T) {
+	bob, ann, viewer := signUp(t, "bob"), signUp(t, "ann"), signUp(t, "viewer")
+	follow(t, viewer, bob)
+	clip := publishClip(t, bob)
+	require.NoError(t, tryLike(bob, clip, true))
+	addComment(t, ann, clip, "first")
+	addComment(t, bob, clip, "thanks")
+
+	// is_follow of each author, by user id, as token's holder sees them.
+	type sight map[int64]bool
+	views := map[string]func(token string) sight{
+		"user info": func(token string) sight {
+			u, err := tryUser(token, bob.ID)
+			require.NoError(t, err)
+			return sight{u.ID: u.IsFollow}
+		},
+		"feed": func(token string) sight {
+			var out struct {
+				VideoList []clientVideo `json:"video_list"`
+			}
+			require.NoError(t, gatewayCall(http.MethodGet, "/douyin/feed/", vals("token", token), &out))
+			v, found := videoIn(out.VideoList, clip)
+			require.True(t, found, "the newest video heads the feed")
+			return sight{v.Author.ID: v.Author.IsFollow}
+		},
+		"publish list": func(token string) sight {
+			v, _ := videoIn(works(t, token, bob.ID), clip)
+			return sight{v.Author.ID: v.Author.IsFollow}
+		},
+		"favorite list": func(token string) sight {
+			v, _ := videoIn(favorites(t, token, bob.ID), clip)
+			return sight{v.Author.ID: v.Author.IsFollow}
+		},
+		"comment list": func(token string) sight {
+			out := sight{}
+			for _, c := range comments(t, token, clip) {
+				out[c.User.ID] = c.User.IsFollow
+			}
+			return out
+		},
+	}
+	for name, view := range views {
+		t.Run(name, func(t *testing.T) {
+			want := sight{bob.ID: true}
+			if name == "comment list" {
+				want[ann.ID] = false
+			}
+			assert.Equal(t, want, view(viewer.Token), "as the viewer, who follows bob")
+			for id := range want {
+				want[id] = false
+			}
+			assert.Equal(t, want, view(""), "anonymously")
+			assert.Equal(t, want, view(ann.Token), "as ann, who follows nobody")
+		})
+	}
+}
+
 func TestRelationBadInputChangesNothing(t *testing.T) {
 	ann, bob := signUp(t, "ann"), signUp(t, "bob")
 	action := func(params ...string) reply {
