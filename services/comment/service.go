@@ -134,8 +134,8 @@ func (s *Service) commit(ctx context.Context, rec Record, etag string) error {
 	if err != nil {
 		return err
 	}
-	ev := rec.Event()
-	s.outbox.Finish(ctx, key, rec.Version, outbox.Event{Topic: Topic, ID: ev.EventID(), Data: ev})
+	_, _, ev := rec.OutboxState()
+	s.outbox.Finish(ctx, key, rec.Version, ev)
 	return nil
 }
 

@@ -46,6 +46,15 @@ func (r Record) Event() Event {
 		Version: r.Version, At: r.At}
 }
 
+// OutboxState implements outbox.Stored.
+func (r Record) OutboxState() (int64, bool, outbox.Event) {
+	ev := r.Event()
+	return r.Version, r.Pending, outbox.Event{Topic: Topic, ID: ev.EventID(), Data: ev}
+}
+
+// ClearPending implements outbox.Stored.
+func (r *Record) ClearPending() { r.Pending = false }
+
 // Store is what the comment service needs from storage.
 type Store interface {
 	// NextID allocates the next comment id. Ids are sequential and unique
@@ -213,49 +222,4 @@ func (s *DaprStore) Walk(ctx context.Context, video int64,
 		return fmt.Errorf("read comments: %w", err)
 	}
 	return nil
-}
-
-// Pending implements outbox.Records for comment records.
-func (s *DaprStore) Pending(ctx context.Context, key string) (int64, *outbox.Event, error) {
-	docs, err := sidecar.ReadDocs(ctx, s.dapr, s.name, key)
-	if err != nil {
-		return 0, nil, fmt.Errorf("read comment: %w", err)
-	}
-	var r Record
-	if err := docs[key].Decode(&r); err != nil {
-		return 0, nil, fmt.Errorf("read comment %s: %w", key, err)
-	}
-	if !r.Pending {
-		return r.Version, nil, nil
-	}
-	ev := r.Event()
-	return r.Version, &outbox.Event{Topic: Topic, ID: ev.EventID(), Data: ev}, nil
-}
-
-// Published implements outbox.Records: it clears the pending mark of the
-// record under key if it is still at version.
-func (s *DaprStore) Published(ctx context.Context, key string, version int64) error {
-	for range maxAttempts {
-		docs, err := sidecar.ReadDocs(ctx, s.dapr, s.name, key)
-		if err != nil {
-			return fmt.Errorf("read comment: %w", err)
-		}
-		var r Record
-		if err := docs[key].Decode(&r); err != nil {
-			return fmt.Errorf("read comment %s: %w", key, err)
-		}
-		if !r.Pending || r.Version != version {
-			return nil
-		}
-		r.Pending = false
-		err = sidecar.WriteDoc(ctx, s.dapr, s.name, key, r, docs[key].ETag)
-		if errors.Is(err, sidecar.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("clear pending comment: %w", err)
-		}
-		return nil
-	}
-	return fmt.Errorf("clear pending comment %s: too much contention", key)
 }

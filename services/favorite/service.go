@@ -113,8 +113,8 @@ func (s *Service) change(ctx context.Context, rec Record, etag string, author in
 		return fmt.Errorf("set like: %w", err)
 	}
 
-	ev := rec.Event()
-	s.outbox.Finish(ctx, key, rec.Version, outbox.Event{Topic: Topic, ID: ev.EventID(), Data: ev})
+	_, _, ev := rec.OutboxState()
+	s.outbox.Finish(ctx, key, rec.Version, ev)
 	if prev.Liked {
 		// The list skips the entry of a like undone anyway; removing it
 		// keeps the pages short, and a failure only leaves it skipped.

@@ -39,6 +39,15 @@ func (r Record) Event() Like {
 		Version: r.Version, At: r.At}
 }
 
+// OutboxState implements outbox.Stored.
+func (r Record) OutboxState() (int64, bool, outbox.Event) {
+	ev := r.Event()
+	return r.Version, r.Pending, outbox.Event{Topic: Topic, ID: ev.EventID(), Data: ev}
+}
+
+// ClearPending implements outbox.Stored.
+func (r *Record) ClearPending() { r.Pending = false }
+
 // ListEntry is an entry of a user's list of likes: the video and the
 // version of the record the like gave it. An entry is current while the
 // record stands liked at that version.
@@ -244,51 +253,6 @@ func (s *DaprStore) Counts(ctx context.Context, users []int64) ([]Counts, error)
 		out = append(out, Counts{UserID: u, FavoriteCount: c[fieldGiven], TotalFavorited: c[fieldReceived]})
 	}
 	return out, nil
-}
-
-// Pending implements outbox.Records for like records.
-func (s *DaprStore) Pending(ctx context.Context, key string) (int64, *outbox.Event, error) {
-	docs, err := sidecar.ReadDocs(ctx, s.dapr, s.name, key)
-	if err != nil {
-		return 0, nil, fmt.Errorf("read like: %w", err)
-	}
-	var r Record
-	if err := docs[key].Decode(&r); err != nil {
-		return 0, nil, fmt.Errorf("read like %s: %w", key, err)
-	}
-	if !r.Pending {
-		return r.Version, nil, nil
-	}
-	ev := r.Event()
-	return r.Version, &outbox.Event{Topic: Topic, ID: ev.EventID(), Data: ev}, nil
-}
-
-// Published implements outbox.Records: it clears the pending mark of the
-// record under key if it is still at version.
-func (s *DaprStore) Published(ctx context.Context, key string, version int64) error {
-	for range maxAttempts {
-		docs, err := sidecar.ReadDocs(ctx, s.dapr, s.name, key)
-		if err != nil {
-			return fmt.Errorf("read like: %w", err)
-		}
-		var r Record
-		if err := docs[key].Decode(&r); err != nil {
-			return fmt.Errorf("read like %s: %w", key, err)
-		}
-		if !r.Pending || r.Version != version {
-			return nil
-		}
-		r.Pending = false
-		err = sidecar.WriteDoc(ctx, s.dapr, s.name, key, r, docs[key].ETag)
-		if errors.Is(err, sidecar.ErrConflict) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("clear pending like: %w", err)
-		}
-		return nil
-	}
-	return fmt.Errorf("clear pending like %s: too much contention", key)
 }
 
 // maxAttempts bounds the optimistic retries of one change.

@@ -34,7 +34,8 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 
 	dc := env.Sidecar.Dapr
 	store := comment.NewDaprStore(dc, comment.StoreName)
-	ob := outbox.New(events.NewPublisher(dc), comment.IntentTopic, store, logger)
+	ob := outbox.New(events.NewPublisher(dc), comment.IntentTopic,
+		outbox.NewDocuments[comment.Record](dc, comment.StoreName), logger)
 	svc := comment.NewService(store, video.NewAuthors(video.NewClient(env.Sidecar), authorCache), ob)
 
 	app := env.App(comment.StoreName, events.PubSub)

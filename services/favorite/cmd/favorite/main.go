@@ -35,7 +35,8 @@ func run(ctx context.Context, cfg Config, logger *slog.Logger) error {
 
 	dc := env.Sidecar.Dapr
 	store := favorite.NewDaprStore(dc, favorite.StoreName)
-	ob := outbox.New(events.NewPublisher(dc), favorite.IntentTopic, store, logger)
+	ob := outbox.New(events.NewPublisher(dc), favorite.IntentTopic,
+		outbox.NewDocuments[favorite.Record](dc, favorite.StoreName), logger)
 	svc := favorite.NewService(store, video.NewAuthors(video.NewClient(env.Sidecar), authorCache), ob)
 
 	app := env.App(favorite.StoreName, events.PubSub)
