@@ -52,13 +52,16 @@ func TestAServiceThatIsDownFailsFastAndComesBack(t *testing.T) {
 	}
 }
 
-// TestNoMessageIsLostWhileTheBrokerIsDown stops the server that carries
-// pub/sub, sends messages the way a client does (retrying a send that
-// failed), starts the server again, and checks that every message the
-// client saw accepted is in both histories exactly once. It changes the
-// shared mesh, so it must not run in parallel with other tests.
-func TestNoMessageIsLostWhileTheBrokerIsDown(t *testing.T) {
+// TestNoLikeOrMessageIsLostWhileTheBrokerIsDown stops the server that
+// carries pub/sub, likes a video and sends messages the way a client does
+// (retrying a call that failed), starts the server again, and checks that
+// every like the clients saw accepted is counted exactly once and every
+// accepted message is in both histories exactly once. It changes the shared
+// mesh, so it must not run in parallel with other tests.
+func TestNoLikeOrMessageIsLostWhileTheBrokerIsDown(t *testing.T) {
 	a, b := signUp(t, "outage"), signUp(t, "outage")
+	fans := signUpMany(t, "outagefan", 4)
+	video := publishClip(t, b)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
@@ -71,9 +74,17 @@ func TestNoMessageIsLostWhileTheBrokerIsDown(t *testing.T) {
 		restarted <- mesh.StartServer(ctx, broker)
 	}()
 
+	start := time.Now()
+	for i, fan := range fans {
+		require.Eventually(t, func() bool { return tryLike(fan, video, true) == nil },
+			2*time.Minute, 500*time.Millisecond, "a like must succeed once the broker is back")
+		if i == 0 {
+			t.Logf("first like accepted %s after the %s server stopped", time.Since(start), broker)
+		}
+	}
+
 	const messages = 5
 	var sent []int64
-	start := time.Now()
 	for i := range messages {
 		content := "during the outage " + strconv.Itoa(i)
 		var m chatMessage
@@ -83,9 +94,6 @@ func TestNoMessageIsLostWhileTheBrokerIsDown(t *testing.T) {
 			return err == nil
 		}, 2*time.Minute, 500*time.Millisecond, "a send must succeed once the broker is back")
 		sent = append(sent, m.ID)
-		if i == 0 {
-			t.Logf("first send accepted %s after the %s server stopped", time.Since(start), broker)
-		}
 	}
 	require.NoError(t, <-restarted)
 
@@ -96,4 +104,12 @@ func TestNoMessageIsLostWhileTheBrokerIsDown(t *testing.T) {
 		got := history(t, viewer.acct, viewer.peer, 0)
 		require.Equal(t, sent, messageIDs(got), "every accepted message once, in order, for user %d", viewer.acct.ID)
 	}
+	exps := []expectation{
+		videoCounts(b.ID, video, int64(len(fans)), 0),
+		userCounts("", b.ID, 0, int64(len(fans))),
+	}
+	for _, fan := range fans {
+		exps = append(exps, userCounts("", fan.ID, 1, 0))
+	}
+	settle(t, "like counters after the outage", exps...)
 }
