@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/douvo/douvo/internal/platform/outbox"
+	"github.com/douvo/douvo/internal/platform/pagelog"
 	"github.com/douvo/douvo/internal/platform/sidecar"
 	"github.com/douvo/douvo/services/video"
 )
@@ -167,14 +168,20 @@ func (s *Service) List(ctx context.Context, videoID int64) ([]Comment, error) {
 		return nil, ErrBadVideo
 	}
 	out := make([]Comment, 0, 16)
-	err := s.store.Walk(ctx, videoID, func(ctx context.Context, ids []int64) (bool, error) {
+	err := s.store.Walk(ctx, videoID, func(ctx context.Context, entries []pagelog.Entry[int64]) (bool, error) {
+		ids := make([]int64, 0, len(entries))
+		for _, e := range entries {
+			ids = append(ids, e.V)
+		}
 		recs, err := s.store.Records(ctx, ids)
 		if err != nil {
 			return false, err
 		}
-		for _, id := range ids {
-			r, ok := recs[id]
-			if !ok || r.Deleted || r.VideoID != videoID {
+		for _, e := range entries {
+			// An entry is the comment's only when the record names it: an
+			// append retried after its write landed leaves a second one.
+			r, ok := recs[e.V]
+			if !ok || r.Deleted || r.VideoID != videoID || r.Entry != e.N {
 				continue
 			}
 			out = append(out, r.Comment())

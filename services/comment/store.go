@@ -75,8 +75,10 @@ type Store interface {
 	// Remove deletes the entry with ordinal n from a video's list.
 	Remove(ctx context.Context, video, n int64) error
 	// Walk reads a video's list newest first, a page at a time, until fn
-	// returns false or the list ends.
-	Walk(ctx context.Context, video int64, fn func(ctx context.Context, ids []int64) (bool, error)) error
+	// returns false or the list ends. Each entry holds a comment id and its
+	// ordinal in the list.
+	Walk(ctx context.Context, video int64,
+		fn func(ctx context.Context, entries []pagelog.Entry[int64]) (bool, error)) error
 }
 
 // Keys of the comment store; Dapr prefixes them with the app-id. No document
@@ -208,17 +210,9 @@ func (s *DaprStore) Remove(ctx context.Context, video, n int64) error {
 
 // Walk reads a video's list newest first.
 func (s *DaprStore) Walk(ctx context.Context, video int64,
-	fn func(ctx context.Context, ids []int64) (bool, error),
+	fn func(ctx context.Context, entries []pagelog.Entry[int64]) (bool, error),
 ) error {
-	err := s.lists.Walk(ctx, listKey(video), maxListPages,
-		func(ctx context.Context, entries []pagelog.Entry[int64]) (bool, error) {
-			ids := make([]int64, 0, len(entries))
-			for _, e := range entries {
-				ids = append(ids, e.V)
-			}
-			return fn(ctx, ids)
-		})
-	if err != nil {
+	if err := s.lists.Walk(ctx, listKey(video), maxListPages, fn); err != nil {
 		return fmt.Errorf("read comments: %w", err)
 	}
 	return nil
