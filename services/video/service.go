@@ -99,11 +99,12 @@ func (s *Service) Publish(ctx context.Context, author int64, title string, body 
 
 	written, err := s.upload(ctx, f, rec, cover)
 	if err != nil {
-		return Video{}, s.discard(ctx, rec, written, fmt.Errorf("publish: %w", err))
+		// The write that failed may have landed all the same.
+		return Video{}, s.discard(ctx, rec, written, written+1, fmt.Errorf("publish: %w", err))
 	}
 	stored, err := s.store.Create(ctx, rec, s.now().UnixMilli())
 	if err != nil {
-		return Video{}, s.discard(ctx, rec, written, fmt.Errorf("publish: %w", err))
+		return Video{}, s.discard(ctx, rec, written, written, fmt.Errorf("publish: %w", err))
 	}
 	return stored.Video(), nil
 }
@@ -181,19 +182,16 @@ func (s *Service) upload(ctx context.Context, f io.Reader, rec Record, cover []b
 }
 
 // discard deletes the blobs of a failed publish, even when ctx is done, and
-// returns cause together with any failure to delete.
-func (s *Service) discard(ctx context.Context, rec Record, chunks int64, cause error) error {
+// returns cause together with any failure to delete. The first written
+// chunks are known to exist; the chunks up to tried and the cover may not,
+// and failures to delete them are not reported.
+func (s *Service) discard(ctx context.Context, rec Record, written, tried int64, cause error) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.CleanupTimeout)
 	defer cancel()
 	errs := []error{cause}
-	keys := []string{coverKey(rec.Blob)}
-	for n := range chunks {
-		keys = append(keys, chunkKey(rec.Blob, n))
-	}
-	for i, key := range keys {
-		err := s.blobs.Delete(ctx, key)
-		// The cover is written last and may not exist.
-		if err != nil && i > 0 {
+	_ = s.blobs.Delete(ctx, coverKey(rec.Blob))
+	for n := range tried {
+		if err := s.blobs.Delete(ctx, chunkKey(rec.Blob, n)); err != nil && n < written {
 			errs = append(errs, fmt.Errorf("discard failed upload: %w", err))
 		}
 	}

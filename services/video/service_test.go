@@ -17,22 +17,28 @@ import (
 // make a later step of a publish fail on demand, which the real ones do not
 // do on request; the end-to-end tests cover the real ones.
 
-// memBlobs keeps blobs in memory and fails the Put numbered failAt (from 1).
+// memBlobs keeps blobs in memory and fails the Put numbered failAt (from 1):
+// with landed, that Put stores the blob and reports a failure all the same,
+// as a write whose answer was lost does.
 type memBlobs struct {
 	mu     sync.Mutex
 	blobs  map[string][]byte
 	puts   int
 	failAt int
+	landed bool
 }
 
 func (m *memBlobs) Put(_ context.Context, key string, data []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.puts++
-	if m.puts == m.failAt {
+	if m.puts == m.failAt && !m.landed {
 		return errors.New("store is full")
 	}
 	m.blobs[key] = append([]byte(nil), data...)
+	if m.puts == m.failAt {
+		return errors.New("answer lost")
+	}
 	return nil
 }
 
@@ -75,16 +81,19 @@ func TestFailedPublishLeavesNoBlobs(t *testing.T) {
 	cases := []struct {
 		name   string
 		failAt int
+		landed bool
 		want   string
 	}{
-		{"commit fails", 0, "database is locked"},
-		{"third chunk fails", 3, "store is full"},
-		{"cover fails", 5, "store is full"},
+		{"commit fails", 0, false, "database is locked"},
+		{"third chunk fails", 3, false, "store is full"},
+		{"cover fails", 5, false, "store is full"},
+		{"third chunk lands but reports a failure", 3, true, "answer lost"},
+		{"cover lands but reports a failure", 5, true, "answer lost"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			blobs := &memBlobs{blobs: map[string][]byte{}, failAt: c.failAt}
+			blobs := &memBlobs{blobs: map[string][]byte{}, failAt: c.failAt, landed: c.landed}
 			svc := NewService(refusingStore{}, blobs, placeholderCovers{},
 				Config{MaxUpload: DefaultMaxUpload, SpoolDir: t.TempDir()})
 			_, err := svc.Publish(context.Background(), 1, "title", clips.Padded(clips.MP4, size), size)
