@@ -119,6 +119,11 @@ const recentSize = 64
 // loadParallelism bounds the concurrent state reads of one actor call.
 const loadParallelism = 8
 
+// maxHeads bounds how many conversation heads an active actor keeps in
+// memory: a head holds up to PageSize messages, and an actor kept active by
+// polls may be asked about any number of peers.
+const maxHeads = 64
+
 // UserChat is the actor holding one user's chats; its id is the user id.
 // The sidecar runs one call at a time per actor, and an actor is active on
 // one instance at a time, so it keeps the heads it has read in memory and
@@ -126,7 +131,12 @@ const loadParallelism = 8
 // from memory, to be read again.
 type UserChat struct {
 	actor.ServerImplBaseCtx
-	state  ActorState
+	state ActorState
+
+	// mu holds a call's turn within the app too: a sidecar that gave up
+	// on a call (a timeout) lets the next one in while the app may still
+	// be running the first.
+	mu     sync.Mutex
 	heads  map[int64]*head
 	recent map[int64]seen
 	order  []int64
@@ -160,6 +170,8 @@ func (a *UserChat) Store(ctx context.Context, args StoreArgs) (StoreReply, error
 	if err != nil {
 		return StoreReply{}, err
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	m := args.Message
 	peer, ok := peerOf(m, owner)
 	if !ok {
@@ -200,7 +212,7 @@ func (a *UserChat) Store(ctx context.Context, args StoreArgs) (StoreReply, error
 		delete(a.heads, peer)
 		return StoreReply{}, err
 	}
-	a.heads[peer] = next
+	a.keep(peer, next)
 	a.remember(m.ID, seen{Peer: peer, CreateTime: m.CreateTime})
 	return StoreReply{Message: m}, nil
 }
@@ -261,6 +273,8 @@ func (a *UserChat) History(ctx context.Context, args HistoryArgs) (HistoryReply,
 	if _, err := a.owner(); err != nil {
 		return HistoryReply{}, err
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	limit := args.Limit
 	if limit <= 0 || limit > HistoryLimit {
 		limit = HistoryLimit
@@ -285,7 +299,7 @@ func (a *UserChat) History(ctx context.Context, args HistoryArgs) (HistoryReply,
 			delete(a.heads, args.Peer)
 			return HistoryReply{}, err
 		}
-		a.heads[args.Peer] = &read
+		a.keep(args.Peer, &read)
 	}
 	return HistoryReply{Messages: msgs}, nil
 }
@@ -351,12 +365,15 @@ func (a *UserChat) Latest(ctx context.Context, args LatestArgs) (LatestReply, er
 	if err != nil {
 		return LatestReply{}, err
 	}
-	if err := a.loadHeads(ctx, args.Peers); err != nil {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	heads, err := a.loadHeads(ctx, args.Peers)
+	if err != nil {
 		return LatestReply{}, err
 	}
 	out := make([]Latest, 0, len(args.Peers))
 	for _, peer := range args.Peers {
-		h := a.heads[peer]
+		h := heads[peer]
 		m, ok := h.last()
 		if !ok {
 			continue
@@ -375,22 +392,39 @@ func (a *UserChat) head(ctx context.Context, peer int64) (*head, error) {
 	if h, ok := a.heads[peer]; ok {
 		return h, nil
 	}
-	if err := a.loadHeads(ctx, []int64{peer}); err != nil {
+	heads, err := a.loadHeads(ctx, []int64{peer})
+	if err != nil {
 		return nil, err
 	}
-	return a.heads[peer], nil
+	return heads[peer], nil
 }
 
-// loadHeads reads the heads of peers not in memory, a few at a time.
-func (a *UserChat) loadHeads(ctx context.Context, peers []int64) error {
+// keep remembers the head of the conversation with peer, forgetting
+// another one when memory holds maxHeads already.
+func (a *UserChat) keep(peer int64, h *head) {
+	if _, ok := a.heads[peer]; !ok && len(a.heads) >= maxHeads {
+		for other := range a.heads {
+			delete(a.heads, other)
+			break
+		}
+	}
+	a.heads[peer] = h
+}
+
+// loadHeads returns the heads of peers, reading those not in memory a few
+// at a time.
+func (a *UserChat) loadHeads(ctx context.Context, peers []int64) (map[int64]*head, error) {
+	out := make(map[int64]*head, len(peers))
 	var missing []int64
 	for _, p := range peers {
-		if _, ok := a.heads[p]; !ok && !slices.Contains(missing, p) {
+		if h, ok := a.heads[p]; ok {
+			out[p] = h
+		} else if !slices.Contains(missing, p) {
 			missing = append(missing, p)
 		}
 	}
 	if len(missing) == 0 {
-		return nil
+		return out, nil
 	}
 
 	loaded := make([]*head, len(missing))
@@ -413,11 +447,12 @@ func (a *UserChat) loadHeads(ctx context.Context, peers []int64) error {
 	wg.Wait()
 	for i, p := range missing {
 		if errs[i] != nil {
-			return errs[i]
+			return nil, errs[i]
 		}
-		a.heads[p] = loaded[i]
+		out[p] = loaded[i]
+		a.keep(p, loaded[i])
 	}
-	return nil
+	return out, nil
 }
 
 func (a *UserChat) page(ctx context.Context, peer int64, n int) (page, error) {
