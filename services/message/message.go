@@ -78,9 +78,12 @@ var (
 	ErrNoRecipient  = apierr.New(apierr.NotFound, "recipient user not found")
 	ErrNoSender     = apierr.New(apierr.NotFound, "sender user not found")
 	ErrUnavailable  = apierr.New(apierr.Unavailable, "chat storage is unavailable: retry shortly")
-	ErrNotDelivered = apierr.New(apierr.Unavailable, "message was accepted but is not stored yet: retry shortly")
-	errNotAParty    = apierr.New(apierr.Invalid, "message does not belong to this user")
-	errBadActorID   = apierr.New(apierr.Invalid, "chat actor id must be a user id")
+	// ErrNotDelivered reaches a client only after its sidecar retried the
+	// same send; a client that sent it again would get a second message.
+	ErrNotDelivered = apierr.New(apierr.Unavailable,
+		"message was sent and will appear in the chat shortly: do not send it again")
+	errNotAParty  = apierr.New(apierr.Invalid, "message does not belong to this user")
+	errBadActorID = apierr.New(apierr.Invalid, "chat actor id must be a user id")
 )
 
 // Message is one chat message. CreateTime is Unix milliseconds: in an event
