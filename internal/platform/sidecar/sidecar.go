@@ -8,7 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"slices"
+	"strings"
 	"time"
 
 	dapr "github.com/dapr/go-sdk/client"
@@ -110,7 +110,8 @@ func (s *Sidecar) healthy(ctx context.Context) error {
 }
 
 // Ready reports whether the sidecar answers and has loaded every named
-// component. Apps use it as their readiness check.
+// component, and whether the named state stores answer a read. Apps use it
+// as their readiness check.
 func (s *Sidecar) Ready(ctx context.Context, components ...string) error {
 	if err := s.healthy(ctx); err != nil {
 		return err
@@ -122,17 +123,28 @@ func (s *Sidecar) Ready(ctx context.Context, components ...string) error {
 	if err != nil {
 		return fmt.Errorf("sidecar metadata: %w", err)
 	}
-	loaded := make([]string, 0, len(md.RegisteredComponents))
+	types := make(map[string]string, len(md.RegisteredComponents))
 	for _, c := range md.RegisteredComponents {
-		loaded = append(loaded, c.Name)
+		types[c.Name] = c.Type
 	}
 	for _, name := range components {
-		if !slices.Contains(loaded, name) {
+		typ, ok := types[name]
+		if !ok {
 			return fmt.Errorf("component %q is not loaded", name)
+		}
+		if !strings.HasPrefix(typ, "state.") {
+			continue
+		}
+		// A key no one writes: the read reaches the store and finds nothing.
+		if _, err := s.Dapr.GetState(ctx, name, readinessProbeKey, nil); err != nil {
+			return fmt.Errorf("state store %q: %w", name, err)
 		}
 	}
 	return nil
 }
+
+// readinessProbeKey is the key Ready reads from each state store.
+const readinessProbeKey = "readiness-probe"
 
 // outgoing adds the API token and the trace context to the gRPC metadata of a
 // call, keeping whatever metadata the caller set.
