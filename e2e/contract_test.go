@@ -124,3 +124,39 @@ func TestAppsRefuseCallersWithoutTheAppToken(t *testing.T) {
 		})
 	}
 }
+
+// TestSidecarsRefuseCallersWithoutTheDaprAPIToken calls every sidecar's
+// HTTP API without the Dapr API token, and then with it: state, service
+// invocation, secrets and metadata are refused without it.
+func TestSidecarsRefuseCallersWithoutTheDaprAPIToken(t *testing.T) {
+	cases := []struct {
+		app, method, path string
+	}{
+		{"user", http.MethodGet, "/v1.0/state/userstore/seq"},
+		{"gateway", http.MethodPost, "/v1.0/invoke/user/method/v1/users/batch"},
+		{"gateway", http.MethodGet, "/v1.0/secrets/secretstore/token-signing-key"},
+		{"message", http.MethodGet, "/v1.0/metadata"},
+		{"video", http.MethodGet, "/v1.0/state/videostore/seq"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.app+tc.path, func(t *testing.T) {
+			for _, token := range []string{"", "not-the-token", mesh.DaprAPIToken()} {
+				url := fmt.Sprintf("http://127.0.0.1:%d%s", mesh.App(tc.app).DaprHTTPPort, tc.path)
+				req, err := http.NewRequest(tc.method, url, bytes.NewReader([]byte(`{"ids":[1]}`)))
+				require.NoError(t, err)
+				req.Header.Set("Content-Type", "application/json")
+				if token != "" {
+					req.Header.Set("dapr-api-token", token)
+				}
+				resp, err := http.DefaultClient.Do(req)
+				require.NoError(t, err)
+				resp.Body.Close()
+				if token == mesh.DaprAPIToken() {
+					require.NotEqual(t, http.StatusUnauthorized, resp.StatusCode, "the right token is let in")
+				} else {
+					require.Equal(t, http.StatusUnauthorized, resp.StatusCode, "token %q", token)
+				}
+			}
+		})
+	}
+}

@@ -387,6 +387,7 @@ func TestVideoListsCostAFixedNumberOfCalls(t *testing.T) {
 		{"favorite", "/v1/likes/check"}, {"favorite", "/v1/users/counts"},
 		{"favorite", "/v1/users/:id/likes"}, {"user", "/v1/users/batch"},
 		{"video", "/v1/authors/works"}, {"video", "/v1/videos/batch"},
+		{"video", "/v1/feed"}, {"relation", "/v1/relations/batch"},
 	}
 	calls := func(do func()) map[string]int {
 		before := map[string]int{}
@@ -409,6 +410,7 @@ func TestVideoListsCostAFixedNumberOfCalls(t *testing.T) {
 	})
 	require.GreaterOrEqual(t, len(page), len(mine))
 	require.Equal(t, map[string]int{
+		"video/v1/feed": 1, "relation/v1/relations/batch": 1,
 		"favorite/v1/likes/check": 1, "favorite/v1/users/counts": 1,
 		"user/v1/users/batch": 1, "video/v1/authors/works": 1,
 	}, feedCalls, "a feed page of %d videos", len(page))
@@ -418,6 +420,7 @@ func TestVideoListsCostAFixedNumberOfCalls(t *testing.T) {
 	require.Len(t, liked, len(mine))
 	require.Equal(t, map[string]int{
 		"favorite/v1/users/:id/likes": 1, "video/v1/videos/batch": 1,
+		"relation/v1/relations/batch": 1,
 		"favorite/v1/likes/check": 1, "favorite/v1/users/counts": 1,
 		"user/v1/users/batch": 1, "video/v1/authors/works": 1,
 	}, listCalls, "a favorite list of %d videos by %d authors", len(liked), len(authors))

@@ -157,6 +157,41 @@ func TestFriendsAreMutualFollows(t *testing.T) {
 	assert.Equal(t, []int64{ann.ID}, listIDs(t, "friend", bob.ID))
 }
 
+// TestFriendsCarryTheLatestMessage checks the friend list's message and
+// msgType from both sides as the conversation goes back and forth.
+func TestFriendsCarryTheLatestMessage(t *testing.T) {
+	ann, bob := signUp(t, "ann"), signUp(t, "bob")
+	follow(t, ann, bob)
+	follow(t, bob, ann)
+
+	latest := func(viewer, friend account) (string, int64) {
+		t.Helper()
+		users := userList(t, list(t, "friend", viewer.ID, viewer.Token))
+		require.Equal(t, []int64{friend.ID}, userIDs(users))
+		require.NotNil(t, users[0].MsgType, "msgType is always present")
+		var text string
+		require.NoError(t, json.Unmarshal(users[0].Message, &text),
+			"message is the latest message's text: %s", users[0].Message)
+		return text, *users[0].MsgType
+	}
+	for _, turn := range []struct {
+		from, to account
+		text     string
+	}{
+		{ann, bob, "hello bob"},
+		{ann, bob, "are you there?"},
+		{bob, ann, "here, ann"},
+	} {
+		sendMessage(t, turn.from, turn.to.ID, turn.text)
+		text, typ := latest(turn.from, turn.to)
+		assert.Equal(t, turn.text, text, "the sender sees the message at once")
+		assert.Equal(t, int64(1), typ, "the sender sent it")
+		text, typ = latest(turn.to, turn.from)
+		assert.Equal(t, turn.text, text, "the recipient sees the message at once")
+		assert.Equal(t, int64(0), typ, "the recipient received it")
+	}
+}
+
 func TestRelationListsAreNewestFirstAndPage(t *testing.T) {
 	fan := signUp(t, "fan")
 	var stars []int64
