@@ -67,3 +67,22 @@ wait_port() {
   echo "nothing listens on 127.0.0.1:$port after ${limit}s" >&2
   return 1
 }
+
+# own_pids prints the process ids of this checkout's system: processes
+# matching the extended regular expression $1 that were started from the
+# checkout or name it on their command line (test meshes and runs of other
+# checkouts are not ours).
+own_pids() {
+  local pid cwd args
+  for pid in $(pgrep -f "$1" || true); do
+    [ "$pid" = "$$" ] && continue
+    cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null || true)
+    args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)
+    if [ "$cwd" = "$root" ] || [[ $args == *"$root/"* ]]; then
+      echo "$pid"
+    fi
+  done
+}
+
+# system_pattern matches the command lines of every process make run starts.
+system_pattern='\.build/bin/|/\.dapr/bin/daprd|bin/(broker|placement|scheduler)|dapr run -f|redis-server|mariadbd'

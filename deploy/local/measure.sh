@@ -19,7 +19,7 @@ echo "==> 1. Cold toolchain build (fresh build cache$([ $download = 1 ] && echo 
 export_env=(DOUVO_CACHE="$scratch/cache" GOCACHE="$scratch/gocache")
 [ $download = 1 ] && export_env+=(GOMODCACHE="$scratch/gomod" GOFLAGS=-modcacherw)
 t0=$(date +%s.%N)
-env "${export_env[@]}" "$root/deploy/local/toolchain.sh" >/dev/null 2>"$scratch/build.log"
+env -u DOUVO_TOOLCHAIN "${export_env[@]}" "$root/deploy/local/toolchain.sh" >/dev/null 2>"$scratch/build.log"
 t1=$(date +%s.%N)
 cold=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}')
 chmod -R u+w "$scratch" 2>/dev/null || true
@@ -40,12 +40,21 @@ ready=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')
 
 echo "==> 3. Resident memory at idle (after 10 s)"
 sleep 10
-report=$(ps -eo rss=,args= | awk -v root="$root" '
-  /\/\.dapr\/bin\/daprd / {d+=$1; dn++; next}
-  $2 ~ /^\.build\/bin\// {a+=$1; an++; next}
-  $2 ~ /bin\/(broker|placement|scheduler)$/ {c+=$1; cn++; next}
-  END {printf "%d %d %d %d %d %d", d, dn, a, an, c, cn}')
-read -r daprd_kb daprd_n apps_kb apps_n infra_kb infra_n <<<"$report"
+# rss_of sums the resident memory (KiB) of this checkout's processes that
+# match $1, and counts them.
+rss_of() {
+  local kb=0 n=0 pid rss
+  for pid in $(own_pids "$1"); do
+    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+    [ -n "$rss" ] || continue
+    kb=$((kb + rss))
+    n=$((n + 1))
+  done
+  echo "$kb $n"
+}
+read -r daprd_kb daprd_n < <(rss_of '/\.dapr/bin/daprd ')
+read -r apps_kb apps_n < <(rss_of '^\.build/bin/')
+read -r infra_kb infra_n < <(rss_of 'bin/(broker|placement|scheduler) |redis-server|mariadbd')
 
 kill -TERM $runner 2>/dev/null || true
 wait $runner 2>/dev/null || true
@@ -57,5 +66,5 @@ printf '  cold toolchain build          %6.1f s\n' "$cold"
 printf '  make run to all apps ready    %6.2f s\n' "$ready"
 printf '  idle memory, %d sidecars       %6s MiB\n' "$daprd_n" "$(mib "$daprd_kb")"
 printf '  idle memory, %d apps           %6s MiB\n' "$apps_n" "$(mib "$apps_kb")"
-printf '  idle memory, broker+placement+scheduler %s MiB\n' "$(mib "$infra_kb")"
+printf '  idle memory, %d servers (broker or stores, placement, scheduler) %s MiB\n' "$infra_n" "$(mib "$infra_kb")"
 printf '  idle memory, whole system     %6s MiB\n' "$(mib $((daprd_kb + apps_kb + infra_kb)))"

@@ -38,6 +38,17 @@ install() {
     esac
   done
   [ ${#pkgs[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    # Without ffmpeg the services make placeholder covers; the servers are
+    # another matter.
+    if [ "${pkgs[*]}" = ffmpeg ]; then
+      echo "==> ffmpeg is missing and cannot be installed here (needs root and apt-get):" \
+        "covers will be placeholders" >&2
+      return 0
+    fi
+    echo "The $1 profile needs ${pkgs[*]}: install them (as root: apt-get install ${pkgs[*]})" >&2
+    exit 1
+  fi
   echo "==> Installing ${pkgs[*]} from Debian packages" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

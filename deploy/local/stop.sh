@@ -24,10 +24,13 @@ stop_pid() {
 # The CLI stops each app and its sidecar when it gets SIGTERM.
 stop_pid "$rundir/dapr.pid"
 # Apps or sidecars that outlived the CLI (it was killed hard) are found by
-# their command lines under this checkout.
-for pattern in "^\.build/bin/" "daprd --config $root/components/"; do
-  pkill -TERM -f "$pattern" 2>/dev/null && sleep 1 && pkill -KILL -f "$pattern" 2>/dev/null
-done
+# their command lines, among this checkout's processes.
+left=$(own_pids '^\.build/bin/|/\.dapr/bin/daprd ')
+if [ -n "$left" ]; then
+  kill -TERM $left 2>/dev/null
+  sleep 1
+  kill -KILL $left 2>/dev/null
+fi
 for name in scheduler placement broker redis mariadb; do
   stop_pid "$rundir/$name.pid"
 done

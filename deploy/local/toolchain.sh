@@ -7,7 +7,19 @@
 # Layout of the printed folder:
 #   .dapr/bin/daprd               the runtime, where the dapr CLI looks for it
 #   bin/dapr bin/placement bin/scheduler bin/broker
+#
+# DOUVO_TOOLCHAIN names a folder of that layout made elsewhere (links to a
+# Dapr 1.16 installation, say): it is checked and printed, and nothing is
+# built. Its daprd must register the components tools/runtime adds.
 set -euo pipefail
+
+if [ -n "${DOUVO_TOOLCHAIN:-}" ]; then
+  for f in .dapr/bin/daprd bin/dapr bin/placement bin/scheduler bin/broker; do
+    [ -x "$DOUVO_TOOLCHAIN/$f" ] || { echo "DOUVO_TOOLCHAIN=$DOUVO_TOOLCHAIN has no executable $f" >&2; exit 1; }
+  done
+  echo "$DOUVO_TOOLCHAIN"
+  exit 0
+fi
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
