@@ -39,14 +39,20 @@ type userResponse struct {
 	User User `json:"user"`
 }
 
-// authFields are the keys register and login answers carry even on failure,
-// since clients read them unconditionally.
-var authFields = fiber.Map{"user_id": 0, "token": ""}
+// keepAuthFields adds to every failure of the handlers after it the keys
+// register and login answers carry even on failure, since clients read them
+// unconditionally; refusals of the rate limiter included.
+func keepAuthFields(c *fiber.Ctx) error {
+	if err := c.Next(); err != nil {
+		return web.WithFields(err, fiber.Map{"user_id": 0, "token": ""})
+	}
+	return nil
+}
 
 // userRoutes registers the account and profile endpoints.
 func (g *Gateway) userRoutes(api fiber.Router, mw chain) {
-	route(api, "/user/register/", mw.authLimit, g.register)
-	route(api, "/user/login/", mw.authLimit, g.login)
+	route(api, "/user/register/", keepAuthFields, mw.authLimit, g.register)
+	route(api, "/user/login/", keepAuthFields, mw.authLimit, g.login)
 	route(api, "/user/", mw.optional, mw.perUser, g.userInfo)
 }
 
@@ -63,19 +69,19 @@ func (g *Gateway) login(c *fiber.Ctx) error {
 func (g *Gateway) issue(c *fiber.Ctx, check func(ctx context.Context, name, password string) (int64, error)) error {
 	name, err := requireParam(c, "username")
 	if err != nil {
-		return web.WithFields(err, authFields)
+		return err
 	}
 	password, err := requireParam(c, "password")
 	if err != nil {
-		return web.WithFields(err, authFields)
+		return err
 	}
 	id, err := check(c.UserContext(), name, password)
 	if err != nil {
-		return web.WithFields(err, authFields)
+		return err
 	}
 	token, err := g.tokens.Issue(id)
 	if err != nil {
-		return web.WithFields(err, authFields)
+		return err
 	}
 	return c.JSON(authResponse{Status: web.OK(), UserID: id, Token: token})
 }
