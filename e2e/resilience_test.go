@@ -16,7 +16,8 @@ import (
 // succeed without restarting anything else. It changes the shared mesh, so it
 // must not run in parallel with other tests.
 func TestAServiceThatIsDownFailsFastAndComesBack(t *testing.T) {
-	a := signUp(t, "resilient")
+	a, b := signUp(t, "resilient"), signUp(t, "resilient")
+	video := publishClip(t, b)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -37,11 +38,14 @@ func TestAServiceThatIsDownFailsFastAndComesBack(t *testing.T) {
 			fails(t, r, http.StatusServiceUnavailable, "user service")
 			require.True(t, r.Has("token"), "the client keys are still present: %s", r.Raw)
 
-			// The token is checked by the gateway alone: tokens keep working.
+			// The token is checked by the gateway alone: tokens keep working,
+			// and so does whatever needs no account data.
 			resp, err := http.Get(mesh.GatewayURL() + "/healthz")
 			require.NoError(t, err)
 			require.Equal(t, http.StatusOK, resp.StatusCode)
 			resp.Body.Close()
+			ok(t, likeAction(t, a, video, true))
+			ok(t, get(t, "/douyin/message/chat/", vals("token", a.Token, "to_user_id", itoa(b.ID))))
 		})
 		// Once the service is back (and the circuit breaker, which opened
 		// during the outage, lets a probe through), calls succeed again.
