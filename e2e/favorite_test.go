@@ -420,9 +420,8 @@ func TestVideoListsCostAFixedNumberOfCalls(t *testing.T) {
 	require.Len(t, liked, len(mine))
 	require.Equal(t, map[string]int{
 		"favorite/v1/users/:id/likes": 1, "video/v1/videos/batch": 1,
-		"relation/v1/relations/batch": 1,
-		"favorite/v1/likes/check":     1, "favorite/v1/users/counts": 1,
-		"user/v1/users/batch": 1, "video/v1/authors/works": 1,
+		"relation/v1/relations/batch": 1, "favorite/v1/likes/check": 1,
+		"favorite/v1/users/counts": 1, "user/v1/users/batch": 1, "video/v1/authors/works": 1,
 	}, listCalls, "a favorite list of %d videos by %d authors", len(liked), len(authors))
 }
 
