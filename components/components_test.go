@@ -159,3 +159,42 @@ func TestKubernetesComponentsAreGeneratedFromTheRedisProfile(t *testing.T) {
 	assert.Equal(t, string(want), string(got),
 		"run: deploy/k8s/generate.sh > deploy/k8s/components.yaml")
 }
+
+func TestAppConfigurationsAreGeneratedFromTheCallers(t *testing.T) {
+	t.Parallel()
+	out := t.TempDir()
+	require.NoError(t, exec.Command("bash", "config/generate.sh", out).Run())
+	generated, err := filepath.Glob(filepath.Join(out, "components/config/*.yaml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, generated)
+	files := []string{"deploy/k8s/configuration.yaml"}
+	for _, g := range generated {
+		files = append(files, "components/config/"+filepath.Base(g))
+	}
+	for _, f := range files {
+		want, err := os.ReadFile(filepath.Join(out, f))
+		require.NoError(t, err)
+		got, err := os.ReadFile(filepath.Join("..", f))
+		require.NoError(t, err)
+		assert.Equal(t, string(want), string(got), "run components/config/generate.sh to update %s", f)
+	}
+}
+
+func TestEveryAppOfTheRunFileLoadsItsOwnConfiguration(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../dapr.yaml")
+	require.NoError(t, err)
+	var run struct {
+		Apps []struct {
+			AppID          string `yaml:"appID"`
+			ConfigFilePath string `yaml:"configFilePath"`
+		} `yaml:"apps"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &run))
+	require.NotEmpty(t, run.Apps)
+	for _, a := range run.Apps {
+		assert.Equal(t, "./components/config/"+a.AppID+".yaml", a.ConfigFilePath, "app %s", a.AppID)
+		_, err := os.Stat(filepath.Join("..", a.ConfigFilePath))
+		assert.NoError(t, err, "app %s", a.AppID)
+	}
+}
