@@ -7,7 +7,7 @@ rundir="$data/run"
 
 # The toolchain: built and cached by toolchain.sh unless the caller points at
 # an installation of its own (DAPR_CLI, DAPR_RUNTIME_PATH, DAPR_PLACEMENT,
-# DAPR_SCHEDULER, DOUVO_BROKER).
+# DAPR_SCHEDULER, DAPR_SENTRY, DOUVO_BROKER).
 toolchain() {
   local dir
   dir=$("$root/deploy/local/toolchain.sh")
@@ -15,8 +15,9 @@ toolchain() {
   DAPR_RUNTIME_PATH=${DAPR_RUNTIME_PATH:-$dir}
   DAPR_PLACEMENT=${DAPR_PLACEMENT:-$dir/bin/placement}
   DAPR_SCHEDULER=${DAPR_SCHEDULER:-$dir/bin/scheduler}
+  DAPR_SENTRY=${DAPR_SENTRY:-$dir/bin/sentry}
   DOUVO_BROKER=${DOUVO_BROKER:-$dir/bin/broker}
-  export DAPR_CLI DAPR_RUNTIME_PATH DAPR_PLACEMENT DAPR_SCHEDULER DOUVO_BROKER
+  export DAPR_CLI DAPR_RUNTIME_PATH DAPR_PLACEMENT DAPR_SCHEDULER DAPR_SENTRY DOUVO_BROKER
 }
 
 # random_hex prints n random bytes as hex.
@@ -85,4 +86,4 @@ own_pids() {
 }
 
 # system_pattern matches the command lines of every process make run starts.
-system_pattern='\.build/bin/|/\.dapr/bin/daprd|bin/(broker|placement|scheduler)|dapr run -f|redis-server|mariadbd'
+system_pattern='\.build/bin/|/\.dapr/bin/daprd|bin/(broker|placement|scheduler|sentry)|dapr run -f|redis-server|mariadbd'

@@ -54,7 +54,7 @@ rss_of() {
 }
 read -r daprd_kb daprd_n < <(rss_of '/\.dapr/bin/daprd ')
 read -r apps_kb apps_n < <(rss_of '^\.build/bin/')
-read -r infra_kb infra_n < <(rss_of 'bin/(broker|placement|scheduler) |redis-server|mariadbd')
+read -r infra_kb infra_n < <(rss_of 'bin/(broker|placement|scheduler|sentry) |redis-server|mariadbd')
 
 kill -TERM $runner 2>/dev/null || true
 wait $runner 2>/dev/null || true
@@ -66,5 +66,5 @@ printf '  cold toolchain build          %6.1f s\n' "$cold"
 printf '  make run to all apps ready    %6.2f s\n' "$ready"
 printf '  idle memory, %d sidecars       %6s MiB\n' "$daprd_n" "$(mib "$daprd_kb")"
 printf '  idle memory, %d apps           %6s MiB\n' "$apps_n" "$(mib "$apps_kb")"
-printf '  idle memory, %d servers (broker or stores, placement, scheduler) %s MiB\n' "$infra_n" "$(mib "$infra_kb")"
+printf '  idle memory, %d servers (broker or stores, sentry, placement, scheduler) %s MiB\n' "$infra_n" "$(mib "$infra_kb")"
 printf '  idle memory, whole system     %6s MiB\n' "$(mib $((daprd_kb + apps_kb + infra_kb)))"

@@ -37,7 +37,7 @@ start_bg() { # name, command...
   echo $! >"$rundir/$name.pid"
 }
 
-echo "==> Starting the $profile profile's servers, placement and scheduler"
+echo "==> Starting the $profile profile's servers, sentry, placement and scheduler"
 for server in $("$root/deploy/local/servers.sh" list "$profile"); do
   case $server in
     broker)
@@ -53,13 +53,26 @@ for server in $("$root/deploy/local/servers.sh" list "$profile"); do
       grep -q "mariadb ready" "$rundir/mariadb.log" || { cat "$rundir/mariadb.log" >&2; exit 1; } ;;
   esac
 done
+# Sentry issues every sidecar's and the control plane's identity; on first
+# run it makes its own root certificate under .data/sentry. The Dapr CLI
+# points sidecars at localhost:50001 when their configuration asks for mTLS.
+mkdir -p "$data/sentry" "$data/scheduler-tls"
+start_bg sentry "$DAPR_SENTRY" --listen-address 127.0.0.1 --port 50001 \
+  --healthz-listen-address 127.0.0.1 --healthz-port 50008 --enable-metrics=false \
+  --issuer-credentials "$data/sentry" --trust-domain localhost --config components/config/sentry.yaml
+wait_port 50001
+DAPR_TRUST_ANCHORS=$(cat "$data/sentry/ca.crt")
+export DAPR_TRUST_ANCHORS
+mtls=(--tls-enabled --trust-domain localhost --trust-anchors-file "$data/sentry/ca.crt"
+  --sentry-address 127.0.0.1:50001)
 start_bg placement "$DAPR_PLACEMENT" --listen-address 127.0.0.1 --port 50005 \
   --healthz-listen-address 127.0.0.1 --healthz-port 50007 --enable-metrics=false \
-  --raft-logstore-path "$data/placement"
+  --raft-logstore-path "$data/placement" "${mtls[@]}"
 start_bg scheduler "$DAPR_SCHEDULER" --listen-address 127.0.0.1 --port 50006 \
   --healthz-listen-address 127.0.0.1 --healthz-port 50009 --enable-metrics=false \
   --etcd-data-dir "$data/scheduler" --etcd-client-port 50012 \
-  --etcd-initial-cluster dapr-scheduler-server-0=http://127.0.0.1:50013
+  --etcd-initial-cluster dapr-scheduler-server-0=http://127.0.0.1:50013 \
+  --identity-directory-write "$data/scheduler-tls/identity" "${mtls[@]}"
 wait_port 50005 && wait_port 50006
 
 # Other profiles run the same run file with their own components folder.

@@ -31,7 +31,7 @@ if [ -n "$left" ]; then
   sleep 1
   kill -KILL $left 2>/dev/null
 fi
-for name in scheduler placement broker redis mariadb; do
+for name in scheduler placement sentry broker redis mariadb; do
   stop_pid "$rundir/$name.pid"
 done
 exit 0

@@ -6,7 +6,7 @@
 #
 # Layout of the printed folder:
 #   .dapr/bin/daprd               the runtime, where the dapr CLI looks for it
-#   bin/dapr bin/placement bin/scheduler bin/broker
+#   bin/dapr bin/placement bin/scheduler bin/sentry bin/broker
 #
 # DOUVO_TOOLCHAIN names a folder of that layout made elsewhere (links to a
 # Dapr 1.16 installation, say): it is checked and printed, and nothing is
@@ -14,7 +14,7 @@
 set -euo pipefail
 
 if [ -n "${DOUVO_TOOLCHAIN:-}" ]; then
-  for f in .dapr/bin/daprd bin/dapr bin/placement bin/scheduler bin/broker; do
+  for f in .dapr/bin/daprd bin/dapr bin/placement bin/scheduler bin/sentry bin/broker; do
     [ -x "$DOUVO_TOOLCHAIN/$f" ] || { echo "DOUVO_TOOLCHAIN=$DOUVO_TOOLCHAIN has no executable $f" >&2; exit 1; }
   done
   echo "$DOUVO_TOOLCHAIN"
@@ -45,9 +45,9 @@ say "==> Building the Dapr toolchain v$dapr_version into $dir"
 say "    (first run only: module downloads and about five minutes of compiling on two cores)"
 say "--> daprd"
 (cd tools/runtime && go build -tags stablecomponents -ldflags "$ldflags" -o "$dir/.dapr/bin/daprd" ./cmd/daprd)
-say "--> placement and scheduler"
+say "--> placement, scheduler and sentry"
 (cd tools/runtime && go build -tags stablecomponents -ldflags "$ldflags" -o "$dir/bin/" \
-  github.com/dapr/dapr/cmd/placement github.com/dapr/dapr/cmd/scheduler)
+  github.com/dapr/dapr/cmd/placement github.com/dapr/dapr/cmd/scheduler github.com/dapr/dapr/cmd/sentry)
 say "--> dapr CLI"
 (cd tools/cli && go build -o "$dir/bin/dapr" github.com/dapr/cli)
 say "--> broker"

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // startApps starts every app of the run file beside its sidecar. An app-id
@@ -36,11 +38,16 @@ func (m *Mesh) startApps(_ context.Context, opts Options) error {
 		if !filepath.IsAbs(command) {
 			command = filepath.Join(m.root, command)
 		}
+		config, mtls, err := m.copyConfig(ra)
+		if err != nil {
+			return err
+		}
 		a := &App{
 			ID: ra.AppID, Name: name, Port: ports[0], DaprHTTPPort: ports[1], DaprGRPCPort: ports[2],
 			internalPort: ports[3], metricsPort: ports[4],
 			command: command, env: env,
 			maxBodySize: ra.MaxBodySize, readBuffer: ra.ReadBufferSize,
+			config: config, mtls: mtls,
 		}
 		m.mu.Lock()
 		m.apps[a.Name] = a
@@ -55,6 +62,31 @@ func (m *Mesh) startApps(_ context.Context, opts Options) error {
 		}
 	}
 	return nil
+}
+
+// copyConfig copies the Dapr configuration the run file names for an app
+// into the mesh's folder and reports whether it asks for mTLS, which is
+// what makes the Dapr CLI pass the mTLS flags.
+func (m *Mesh) copyConfig(ra runApp) (string, bool, error) {
+	raw, err := os.ReadFile(filepath.Join(m.root, ra.ConfigFilePath))
+	if err != nil {
+		return "", false, fmt.Errorf("dapr config of %s: %w", ra.AppID, err)
+	}
+	var cfg struct {
+		Spec struct {
+			MTLS struct {
+				Enabled bool `yaml:"enabled"`
+			} `yaml:"mtls"`
+		} `yaml:"spec"`
+	}
+	if err := yaml.Unmarshal(raw, &cfg); err != nil {
+		return "", false, fmt.Errorf("dapr config of %s: %w", ra.AppID, err)
+	}
+	dst := filepath.Join(m.dir, "config", ra.AppID+".yaml")
+	if err := os.WriteFile(dst, raw, 0o600); err != nil { //nolint:gosec // the mesh's own folder
+		return "", false, fmt.Errorf("write dapr config: %w", err)
+	}
+	return dst, cfg.Spec.MTLS.Enabled, nil
 }
 
 // startDaprd starts the app's sidecar with the flags the Dapr CLI would pass
@@ -73,7 +105,7 @@ func (m *Mesh) startDaprd(a *App) error {
 		"--placement-host-address", "127.0.0.1:" + p(m.placementPort),
 		"--scheduler-host-address", "127.0.0.1:" + p(m.schedulerPort),
 		"--resources-path", filepath.Join(m.dir, "components"),
-		"--config", filepath.Join(m.dir, "config.yaml"),
+		"--config", a.config,
 		"--enable-app-health-check",
 		"--app-health-check-path", "/healthz",
 		"--log-level", "warn",
@@ -84,10 +116,14 @@ func (m *Mesh) startDaprd(a *App) error {
 	if a.readBuffer != "" {
 		args = append(args, "--read-buffer-size", a.readBuffer)
 	}
+	if a.mtls {
+		args = append(args, "--enable-mtls", "--sentry-address", "127.0.0.1:"+p(m.sentryPort))
+	}
 	env := append(os.Environ(),
 		"DAPR_HOST_IP=127.0.0.1",
 		"DAPR_API_TOKEN="+m.DaprAPIToken(),
-		"APP_API_TOKEN="+m.AppAPIToken())
+		"APP_API_TOKEN="+m.AppAPIToken(),
+		"DAPR_TRUST_ANCHORS="+m.trustAnchors)
 	d, err := startProc(a.Name+".daprd", m.dir, filepath.Join(m.dir, "logs"), env,
 		filepath.Join(m.toolchain, ".dapr/bin/daprd"), args...)
 	if err != nil {

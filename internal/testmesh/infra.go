@@ -112,14 +112,6 @@ func (m *Mesh) startInfra(ctx context.Context) error {
 			return fmt.Errorf("write component: %w", err)
 		}
 	}
-	cfg, err := os.ReadFile(filepath.Join(m.root, "components/config.yaml"))
-	if err != nil {
-		return fmt.Errorf("read dapr config: %w", err)
-	}
-	dst := filepath.Join(m.dir, "config.yaml")
-	if err := os.WriteFile(dst, cfg, 0o600); err != nil { //nolint:gosec // the mesh's own folder
-		return fmt.Errorf("write dapr config: %w", err)
-	}
 	return m.startControlPlane(ctx)
 }
 
@@ -193,36 +185,66 @@ func startBroker(_ context.Context, m *Mesh, port int) (*proc, error) {
 		"-streams", filepath.Join(m.root, "components/broker/streams.txt"))
 }
 
-// startControlPlane starts Dapr placement (actors) and scheduler (reminders,
-// jobs) on free ports.
+// startControlPlane starts Dapr sentry (identities for mTLS), placement
+// (actors) and scheduler (reminders, jobs) on free ports, as make run does.
+// Sentry makes its root certificate in the mesh's folder on first start and
+// keeps it across restarts.
 func (m *Mesh) startControlPlane(ctx context.Context) error {
-	ports, err := m.freePorts(9)
+	ports, err := m.freePorts(11)
 	if err != nil {
 		return err
 	}
-	m.placementPort, m.schedulerPort = ports[0], ports[1]
+	m.placementPort, m.schedulerPort, m.sentryPort = ports[0], ports[1], ports[9]
 	logs := filepath.Join(m.dir, "logs")
 	bin := filepath.Join(m.toolchain, "bin")
 	p := strconv.Itoa
 
+	creds := filepath.Join(m.dir, ".data/sentry")
+	for _, dir := range []string{creds, filepath.Join(m.dir, ".data/scheduler-tls")} {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("control plane's folder: %w", err)
+		}
+	}
+	sentry, err := startProc("sentry", m.dir, logs, os.Environ(), filepath.Join(bin, "sentry"),
+		"--listen-address", "127.0.0.1", "--port", p(ports[9]),
+		"--healthz-listen-address", "127.0.0.1", "--healthz-port", p(ports[10]),
+		"--enable-metrics=false", "--issuer-credentials", creds, "--trust-domain", "localhost",
+		"--config", filepath.Join(m.root, "components/config/sentry.yaml"))
+	if err != nil {
+		return err
+	}
+	m.infra = append(m.infra, sentry)
+	if err := waitPort(ctx, ports[9], 30*time.Second); err != nil {
+		return fmt.Errorf("sentry: %w", err)
+	}
+	anchors, err := os.ReadFile(filepath.Join(creds, "ca.crt"))
+	if err != nil {
+		return fmt.Errorf("sentry's trust anchors: %w", err)
+	}
+	m.trustAnchors = string(anchors)
+	mtls := []string{"--tls-enabled", "--trust-domain", "localhost",
+		"--trust-anchors-file", filepath.Join(creds, "ca.crt"),
+		"--sentry-address", "127.0.0.1:" + p(ports[9])}
+
 	placement, err := startProc("placement", m.dir, logs, os.Environ(), filepath.Join(bin, "placement"),
-		"--listen-address", "127.0.0.1", "--port", p(ports[0]),
-		"--healthz-listen-address", "127.0.0.1", "--healthz-port", p(ports[2]),
-		"--enable-metrics=false",
-		"--initial-cluster", "dapr-placement-0=127.0.0.1:"+p(ports[7]),
-		"--inmem-store-enabled")
+		append([]string{"--listen-address", "127.0.0.1", "--port", p(ports[0]),
+			"--healthz-listen-address", "127.0.0.1", "--healthz-port", p(ports[2]),
+			"--enable-metrics=false",
+			"--initial-cluster", "dapr-placement-0=127.0.0.1:" + p(ports[7]),
+			"--inmem-store-enabled"}, mtls...)...)
 	if err != nil {
 		return err
 	}
 	m.infra = append(m.infra, placement)
 
 	scheduler, err := startProc("scheduler", m.dir, logs, os.Environ(), filepath.Join(bin, "scheduler"),
-		"--listen-address", "127.0.0.1", "--port", p(ports[1]),
-		"--healthz-listen-address", "127.0.0.1", "--healthz-port", p(ports[4]),
-		"--enable-metrics=false",
-		"--etcd-data-dir", filepath.Join(m.dir, ".data/scheduler"),
-		"--etcd-client-port", p(ports[6]),
-		"--etcd-initial-cluster", "dapr-scheduler-server-0=http://127.0.0.1:"+p(ports[8]))
+		append([]string{"--listen-address", "127.0.0.1", "--port", p(ports[1]),
+			"--healthz-listen-address", "127.0.0.1", "--healthz-port", p(ports[4]),
+			"--enable-metrics=false",
+			"--etcd-data-dir", filepath.Join(m.dir, ".data/scheduler"),
+			"--etcd-client-port", p(ports[6]),
+			"--etcd-initial-cluster", "dapr-scheduler-server-0=http://127.0.0.1:" + p(ports[8]),
+			"--identity-directory-write", filepath.Join(m.dir, ".data/scheduler-tls/identity")}, mtls...)...)
 	if err != nil {
 		return err
 	}

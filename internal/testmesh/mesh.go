@@ -1,6 +1,6 @@
 // Package testmesh starts a complete DouVo mesh for end-to-end tests: every
-// app of dapr.yaml beside its own real daprd, Dapr placement and scheduler,
-// and the servers the chosen profile's components point at, all on free
+// app of dapr.yaml beside its own real daprd, Dapr sentry, placement and
+// scheduler, and the servers the chosen profile's components point at, all on free
 // loopback ports with data in a fresh folder. Tests drive it through the
 // gateway and may stop, kill and restart single apps. An app-id listed
 // several times in dapr.yaml runs as several instances, named "<app-id>",
@@ -47,6 +47,8 @@ type Mesh struct {
 	profile   string
 	tokens    [2]string
 
+	sentryPort    int
+	trustAnchors  string
 	placementPort int
 	schedulerPort int
 	serverPorts   map[string]int
@@ -76,7 +78,11 @@ type App struct {
 	command                   string
 	env                       map[string]string
 	maxBodySize, readBuffer   string
-	app, daprd                *proc
+	// config is the sidecar's Dapr configuration file in the mesh's
+	// folder; mtls says whether it asks for mTLS.
+	config     string
+	mtls       bool
+	app, daprd *proc
 }
 
 // Start builds the app binaries, starts the whole mesh and waits until every
@@ -106,7 +112,7 @@ func Start(ctx context.Context, opts Options) (m *Mesh, err error) {
 		return m, err
 	}
 	m.tokens = [2]string{randomToken(), randomToken()}
-	for _, sub := range []string{"logs", "components", ".data"} {
+	for _, sub := range []string{"logs", "components", "config", ".data"} {
 		if err = os.MkdirAll(filepath.Join(dir, sub), 0o750); err != nil {
 			return m, fmt.Errorf("mesh folder: %w", err)
 		}

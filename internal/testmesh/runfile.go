@@ -23,6 +23,7 @@ type runApp struct {
 	Env            map[string]string `yaml:"env"`
 	MaxBodySize    string            `yaml:"maxBodySize"`
 	ReadBufferSize string            `yaml:"readBufferSize"`
+	ConfigFilePath string            `yaml:"configFilePath"`
 }
 
 // readRunFile parses dapr.yaml at root and folds the common section into
@@ -51,6 +52,10 @@ func readRunFile(root string) ([]runApp, error) {
 		a.Env = env
 		a.MaxBodySize = firstNonEmpty(a.MaxBodySize, rf.Common.MaxBodySize)
 		a.ReadBufferSize = firstNonEmpty(a.ReadBufferSize, rf.Common.ReadBufferSize)
+		a.ConfigFilePath = firstNonEmpty(a.ConfigFilePath, rf.Common.ConfigFilePath)
+		if a.ConfigFilePath == "" {
+			return nil, fmt.Errorf("run file: app %q has no configFilePath", a.AppID)
+		}
 		apps = append(apps, a)
 	}
 	return apps, nil
