@@ -160,3 +160,44 @@ func TestSidecarsRefuseCallersWithoutTheDaprAPIToken(t *testing.T) {
 		})
 	}
 }
+
+// TestSidecarsLetOnlyTheirCallersIn calls services through the sidecars of
+// apps that may and may not call them: with mTLS identities from sentry,
+// each sidecar enforces its app's access-control list
+// (components/config/callers).
+func TestSidecarsLetOnlyTheirCallersIn(t *testing.T) {
+	cases := []struct {
+		from, to, path string
+		allowed        bool
+	}{
+		{"gateway", "user", "/v1/users/batch", true},
+		{"relation", "user", "/v1/users/batch", true},
+		{"message", "user", "/v1/users/batch", true},
+		{"favorite", "video", "/v1/videos/batch", true},
+		{"video", "user", "/v1/users/batch", false},
+		{"user", "video", "/v1/videos/batch", false},
+		{"comment", "favorite", "/v1/likes/check", false},
+		{"message", "relation", "/v1/relations/batch", false},
+		{"relation", "gateway", "/v1/users/batch", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.from+"->"+tc.to, func(t *testing.T) {
+			url := fmt.Sprintf("http://127.0.0.1:%d/v1.0/invoke/%s/method%s",
+				mesh.App(tc.from).DaprHTTPPort, tc.to, tc.path)
+			req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader([]byte(`{"ids":[1]}`)))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("dapr-api-token", mesh.DaprAPIToken())
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if tc.allowed {
+				require.NotEqual(t, http.StatusForbidden, resp.StatusCode, "%s", body)
+				require.Less(t, resp.StatusCode, 500, "%s", body)
+			} else {
+				require.Equal(t, http.StatusForbidden, resp.StatusCode, "%s", body)
+			}
+		})
+	}
+}
