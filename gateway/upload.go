@@ -40,8 +40,10 @@ type upload struct {
 
 // publish receives an upload as a stream: text fields are kept, and the
 // file is spooled to disk, checked by its first bytes and cut off past the
-// limit, never held in memory. Once the whole body is read, wherever the
-// token and title were in it, the upload is authenticated and the file is
+// limit, never held in memory. A token that arrives before the file (in the
+// query, the Authorization header or an earlier part) is checked before
+// the file is read. Once the whole body is read, wherever the token and
+// title were in it, the upload is authenticated and the file is
 // sent on to the video service with its exact length, so that the service
 // can tell a complete file from one cut off on the way.
 func (g *Gateway) publish(c *fiber.Ctx) error {
@@ -91,6 +93,13 @@ func (g *Gateway) publish(c *fiber.Ctx) error {
 		case "data":
 			if spooled != nil {
 				return errTwoFiles
+			}
+			// A token that came first is checked before the file is read:
+			// a bad one must not cost a spooled upload.
+			if up.token != "" {
+				if _, err := g.tokens.Verify(up.token); err != nil {
+					return err
+				}
 			}
 			if spooled, size, err = g.spool(part); err != nil {
 				return err
