@@ -104,6 +104,7 @@ func TestAppsRefuseCallersWithoutTheAppToken(t *testing.T) {
 		{"relation", "/v1/users/batch", true},
 		{"message", "/v1/message-ids", true},
 		{"message-2", "/v1/message-ids", true},
+		{"user-2", "/v1/users/batch", true},
 		{"favorite", "/v1/likes/check", true},
 		{"comment", "/v1/comments", true},
 		{"video", "/events/favorite-events", true},

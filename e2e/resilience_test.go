@@ -10,10 +10,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestAServiceThatIsDownFailsFastAndComesBack stops the user service, checks
-// that the gateway answers calls that need it with a clear envelope while
-// the rest keeps answering, then starts it again and checks that calls
-// succeed without restarting anything else. It changes the shared mesh, so it
+// TestAServiceThatIsDownFailsFastAndComesBack stops every instance of the
+// user service, checks that the gateway answers calls that need it with a
+// clear envelope while the rest keeps answering, then starts them again and
+// checks that calls succeed without restarting anything else. It changes the shared mesh, so it
 // must not run in parallel with other tests.
 func TestAServiceThatIsDownFailsFastAndComesBack(t *testing.T) {
 	a, b := signUp(t, "resilient"), signUp(t, "resilient")
@@ -23,14 +23,16 @@ func TestAServiceThatIsDownFailsFastAndComesBack(t *testing.T) {
 
 	for _, how := range []struct {
 		name string
-		down func()
+		down func(instance string)
 	}{
-		{"app crashed, sidecar up", func() { mesh.KillApp("user") }},
-		{"app and sidecar stopped", func() { mesh.StopApp("user") }},
+		{"app crashed, sidecar up", mesh.KillApp},
+		{"app and sidecar stopped", mesh.StopApp},
 	} {
 		t.Run(how.name, func(t *testing.T) {
-			how.down()
-			t.Cleanup(func() { require.NoError(t, mesh.StartApp(ctx, "user"), mesh.Logs()) })
+			for _, in := range mesh.Instances("user") {
+				how.down(in.Name)
+				t.Cleanup(func() { require.NoError(t, mesh.StartApp(ctx, in.Name), mesh.Logs()) })
+			}
 
 			start := time.Now()
 			r := post(t, "/douyin/user/login/", vals("username", a.Name, "password", "pw-"+a.Name))
@@ -115,5 +117,5 @@ func TestNoLikeOrMessageIsLostWhileTheBrokerIsDown(t *testing.T) {
 	for _, fan := range fans {
 		exps = append(exps, userCounts("", fan.ID, 1, 0))
 	}
-	settle(t, "like counters after the outage", exps...)
+	settleAfterOutage(t, "like counters after the outage", exps...)
 }

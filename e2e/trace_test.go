@@ -19,15 +19,21 @@ func TestTraceContextCrossesTheMesh(t *testing.T) {
 	req.Header.Set("traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
 	ok(t, do(t, req))
 
-	// The user service logs the same trace id as the gateway: the W3C trace
-	// context went through both sidecars.
+	// An instance of the user service logs the same trace id as the
+	// gateway: the W3C trace context went through both sidecars.
+	logged := func(name string) bool {
+		raw, err := os.ReadFile(filepath.Join(mesh.Dir(), "logs", name+".log"))
+		return err == nil && strings.Contains(string(raw), `"trace_id":"`+traceID+`"`)
+	}
 	require.Eventually(t, func() bool {
-		for _, app := range []string{"gateway", "user"} {
-			raw, err := os.ReadFile(filepath.Join(mesh.Dir(), "logs", app+".log"))
-			if err != nil || !strings.Contains(string(raw), `"trace_id":"`+traceID+`"`) {
-				return false
+		if !logged("gateway") {
+			return false
+		}
+		for _, in := range mesh.Instances("user") {
+			if logged(in.Name) {
+				return true
 			}
 		}
-		return true
+		return false
 	}, 5*time.Second, 50*time.Millisecond)
 }
