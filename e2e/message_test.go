@@ -694,15 +694,39 @@ func TestChatSurvivesTheLossOfAMessageInstance(t *testing.T) {
 		}
 	}
 
-	// The instance and its sidecar die at once. The very next sends and
-	// polls work, and nothing sent before is lost: the chat actors that
+	// The instance and its sidecar die at once, while every pair is
+	// chatting. No confirmed message is lost or doubled; a send that failed
+	// may or may not have gone out, but never twice. The chat actors that
 	// lived there start again on the survivor from the store.
+	bursts := make([]chatBurst, len(pairs))
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i, p := range pairs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			bursts[i] = sendUntil(stop, p.a, p.b)
+		}()
+	}
+	time.Sleep(500 * time.Millisecond)
 	mesh.KillInstance(victim)
 	t.Cleanup(func() {
 		if err := mesh.StartApp(context.Background(), victim); err != nil {
 			t.Errorf("restart %s: %v", victim, err)
 		}
 	})
+	time.Sleep(2 * time.Second)
+	close(stop)
+	wg.Wait()
+	for i, p := range pairs {
+		got := history(t, p.a, p.b.ID, 0)
+		bursts[i].check(t, sent[i], got)
+		t.Logf("pair %d: %d sends confirmed, %d failed while the instance died",
+			i, len(bursts[i].confirmed), len(bursts[i].failed))
+		sent[i] = messageIDs(got)
+	}
+	check("after the loss in flight")
+
 	for i, p := range pairs {
 		sent[i] = append(sent[i], sendMessage(t, p.b, p.a.ID, "after the loss").ID)
 	}
@@ -724,4 +748,61 @@ func TestChatSurvivesTheLossOfAMessageInstance(t *testing.T) {
 		sent[i] = append(sent[i], sendMessage(t, p.a, p.b.ID, "after the return").ID)
 	}
 	check("after the return")
+}
+
+// chatBurst is what one pair's sender saw: the ids of the sends that were
+// confirmed, in order, and the contents of those that failed.
+type chatBurst struct {
+	confirmed []int64
+	failed    map[string]bool
+}
+
+// sendUntil sends messages back and forth between a and b, one at a time,
+// until stop is closed.
+func sendUntil(stop <-chan struct{}, a, b account) chatBurst {
+	out := chatBurst{failed: map[string]bool{}}
+	for k := 0; ; k++ {
+		select {
+		case <-stop:
+			return out
+		default:
+		}
+		from, to := a, b
+		if k%2 == 1 {
+			from, to = b, a
+		}
+		content := "in flight " + strconv.Itoa(k)
+		m, err := trySend(from, to.ID, content)
+		if err != nil {
+			out.failed[content] = true
+			continue
+		}
+		out.confirmed = append(out.confirmed, m.ID)
+	}
+}
+
+// check compares a history with the burst: it starts with before, holds
+// every confirmed message once and in order, and nothing else but at most
+// one copy of some failed sends.
+func (cb chatBurst) check(t *testing.T, before []int64, got []chatMessage) {
+	t.Helper()
+	ids := messageIDs(got)
+	require.GreaterOrEqual(t, len(ids), len(before))
+	require.Equal(t, before, ids[:len(before)], "what was there before is kept")
+	confirmed := map[int64]bool{}
+	for _, id := range cb.confirmed {
+		confirmed[id] = true
+	}
+	var kept []int64
+	seen := map[string]bool{}
+	for _, m := range got[len(before):] {
+		if confirmed[m.ID] {
+			kept = append(kept, m.ID)
+			continue
+		}
+		require.True(t, cb.failed[m.Content], "message %d (%q) was neither confirmed nor tried", m.ID, m.Content)
+		require.False(t, seen[m.Content], "a failed send %q is stored twice", m.Content)
+		seen[m.Content] = true
+	}
+	require.Equal(t, cb.confirmed, kept, "every confirmed message once, in order")
 }
