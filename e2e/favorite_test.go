@@ -329,7 +329,7 @@ func TestLikeCountersSurviveACrashOfTheirConsumer(t *testing.T) {
 	restarted.Wait()
 	require.False(t, t.Failed())
 
-	settle(t, "the counters", truth.expectations(author, users, videos)...)
+	settleAfterOutage(t, "the counters", truth.expectations(author, users, videos)...)
 	truth.checkLists(t, users, videos)
 }
 
@@ -363,7 +363,7 @@ func TestLikesSurviveACrashOfTheLikeService(t *testing.T) {
 	restarted.Wait()
 	require.False(t, t.Failed())
 
-	settle(t, "the counters", truth.expectations(author, users, videos)...)
+	settleAfterOutage(t, "the counters", truth.expectations(author, users, videos)...)
 	truth.checkLists(t, users, videos)
 }
 
