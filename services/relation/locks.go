@@ -15,7 +15,9 @@ import (
 //
 // The table is an optimisation, never the guarantee: several instances of
 // the service share one store, and the ETags of each transaction are what
-// keep them exact.
+// keep them exact. That holds on stores that roll a transaction back when
+// one of its ETag checks fails; Redis applies the transaction's other
+// writes, so on Redis only one instance, whose changes queue here, may run.
 type lockTable struct {
 	mu      sync.Mutex
 	entries map[int64]*lockEntry
