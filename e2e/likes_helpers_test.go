@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/douvo/douvo/internal/clips"
+	"github.com/douvo/douvo/internal/testmesh"
 )
 
 // clientUser is the part of a client User object the like and comment
@@ -255,9 +256,9 @@ func publishEvent(t *testing.T, topic, ceID string, data any) {
 	require.Equal(t, http.StatusNoContent, resp.StatusCode, "%s", raw)
 }
 
-// served reads from an app's metrics how many requests it has answered on
-// a route (such as "/events/favorite-events"), whatever their status, since
-// it started.
+// served reads from the metrics of every instance of an app how many
+// requests they have answered on a route (such as
+// "/events/favorite-events"), whatever their status, since they started.
 func served(t *testing.T, app, route string) int {
 	t.Helper()
 	n, err := tryServed(app, route)
@@ -266,7 +267,20 @@ func served(t *testing.T, app, route string) int {
 }
 
 func tryServed(app, route string) (int, error) {
-	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", mesh.App(app).Port))
+	total := 0
+	for _, in := range mesh.Instances(app) {
+		n, err := servedBy(in, route)
+		if err != nil {
+			return 0, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// servedBy reads the requests one app instance has answered on a route.
+func servedBy(in *testmesh.App, route string) (int, error) {
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/metrics", in.Port))
 	if err != nil {
 		return 0, err
 	}
