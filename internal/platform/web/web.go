@@ -18,6 +18,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
 
 	"github.com/douvo/douvo/internal/platform/telemetry"
 )
@@ -62,6 +63,10 @@ type Options struct {
 	Ready func(ctx context.Context) error
 }
 
+// connectionWait bounds how long a connection may stay open without
+// bringing the headers of a request.
+const connectionWait = 2 * time.Minute
+
 // New returns a Fiber app with DouVo's middleware and probes installed. Routes
 // registered on it afterwards get the full chain.
 func New(opts Options) *fiber.App {
@@ -92,10 +97,21 @@ func New(opts Options) *fiber.App {
 		// parsed into memory and temporary files before it runs.
 		DisablePreParseMultipartForm: opts.Streamed != nil,
 		ErrorHandler:                 handleErr,
-		ReadTimeout:                  ioTimeout,
-		WriteTimeout:                 ioTimeout,
-		IdleTimeout:                  time.Minute,
+		// How long a connection may wait for a request's headers, its
+		// first request included. A server that gives up on a connection
+		// that never carried a request answers it with an unasked-for 408,
+		// which fails the request a client sends on it at that moment;
+		// Dapr's app channel drops its idle connections after 90 s, so the
+		// wait must be longer, for the sidecar to be the one that closes.
+		ReadTimeout:  connectionWait,
+		IdleTimeout:  connectionWait,
+		WriteTimeout: ioTimeout,
 	})
+	// Once a request's headers are in, its body must arrive within
+	// ioTimeout.
+	app.Server().HeaderReceived = func(*fasthttp.RequestHeader) fasthttp.RequestConfig {
+		return fasthttp.RequestConfig{ReadTimeout: ioTimeout}
+	}
 
 	app.Get("/healthz", func(c *fiber.Ctx) error {
 		return c.JSON(fiber.Map{"status": "ok"})

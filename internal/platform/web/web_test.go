@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/stretchr/testify/assert"
@@ -186,4 +187,42 @@ func TestMetricsCountRequestsPerRoute(t *testing.T) {
 	require.NoError(t, err)
 	raw, _ := io.ReadAll(resp.Body)
 	assert.Contains(t, string(raw), `http_requests_total{method="GET",route="/taken",status="200"} 1`)
+}
+
+// TestIdleConnectionsWaitAndSlowBodiesDoNot opens two connections to an app
+// whose requests must arrive within 200 ms once started: one that sends
+// nothing is left open well past that, since a server answering it with an
+// unasked-for 408 fails whatever request its client sends at that moment;
+// one that stops in the middle of a body is cut off.
+func TestIdleConnectionsWaitAndSlowBodiesDoNot(t *testing.T) {
+	t.Parallel()
+	tel, err := telemetry.New(context.Background(), "test", "")
+	require.NoError(t, err)
+	app := New(Options{Name: "test", Logger: slog.New(slog.DiscardHandler), Telemetry: tel,
+		RequestTimeout: 100 * time.Millisecond})
+	app.Post("/echo", func(c *fiber.Ctx) error { return c.Send(c.Body()) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	go func() { _ = app.Listener(ln) }()
+	t.Cleanup(func() { _ = app.Shutdown() })
+
+	idle, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer idle.Close()
+	slow, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer slow.Close()
+	_, err = fmt.Fprint(slow, "POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 100\r\n\r\nonly ten b")
+	require.NoError(t, err)
+
+	require.NoError(t, slow.SetReadDeadline(time.Now().Add(5*time.Second)))
+	_, err = io.ReadAll(slow)
+	require.NoError(t, err, "the slow body is cut off, not left hanging")
+
+	require.NoError(t, idle.SetReadDeadline(time.Now().Add(time.Second)))
+	n, err := idle.Read(make([]byte, 64))
+	assert.Zero(t, n, "nothing is sent on a connection that asked nothing")
+	var ne net.Error
+	require.ErrorAs(t, err, &ne)
+	assert.True(t, ne.Timeout(), "the idle connection is still open: %v", err)
 }
