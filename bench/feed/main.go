@@ -1,5 +1,6 @@
 // Command feed measures the feed through the gateway: throughput and
-// latency percentiles of feed pages, anonymous and signed in, at the head
+// latency percentiles of feed pages, anonymous and signed in (as authors who
+// follow each other and like half of the first page), at the head
 // of the feed, deep in it (the next_time a previous page handed out) and at
 // arbitrary times, for two catalogue sizes ten times apart. Since a page
 // costs a fixed number of store reads and service calls, the numbers of the
@@ -63,10 +64,22 @@ func run(ctx context.Context, small, large int, duration time.Duration, workers 
 
 	const authors = 20
 	tokens := make([]string, authors)
+	ids := make([]int64, authors)
 	for i := range tokens {
 		name := fmt.Sprintf("bench%d_%d", i, time.Now().UnixNano()%1_000_000)
-		if _, tokens[i], err = api.Register(ctx, name, "password"); err != nil {
+		if ids[i], tokens[i], err = api.Register(ctx, name, "password"); err != nil {
 			return err
+		}
+	}
+	// The authors are the signed-in viewers: each follows every other, so
+	// that is_follow is true for most authors on a page.
+	for i, tok := range tokens {
+		for j, id := range ids {
+			if i != j {
+				if err := api.Follow(ctx, tok, id, true); err != nil {
+					return err
+				}
+			}
 		}
 	}
 
@@ -79,6 +92,9 @@ func run(ctx context.Context, small, large int, duration time.Duration, workers 
 			return err
 		}
 		have = size
+		if err := likeHead(ctx, api, tokens); err != nil {
+			return err
+		}
 		fmt.Printf("-- catalogue of %d videos (seeded in %s)\n", size, time.Since(start).Round(time.Second))
 		if err := measure(ctx, api, tokens, size, duration, workers); err != nil {
 			return err
@@ -112,6 +128,23 @@ func seed(ctx context.Context, api *apiclient.Client, tokens []string, n int) er
 	wg.Wait()
 	close(errs)
 	return <-errs
+}
+
+// likeHead has every viewer like every other video of the feed's first
+// page, so that signed-in pages carry both values of is_favorite.
+func likeHead(ctx context.Context, api *apiclient.Client, tokens []string) error {
+	page, _, err := api.Feed(ctx, "", 0)
+	if err != nil {
+		return err
+	}
+	for _, tok := range tokens {
+		for i := 0; i < len(page); i += 2 {
+			if err := api.Favorite(ctx, tok, page[i].ID, true); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // measure walks the whole feed once to learn every page's next_time, then
