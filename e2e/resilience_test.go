@@ -4,10 +4,17 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/douvo/douvo/internal/platform/config"
+	"github.com/douvo/douvo/internal/platform/sidecar"
+	"github.com/douvo/douvo/services/user"
 )
 
 // TestAServiceThatIsDownFailsFastAndComesBack stops every instance of the
@@ -118,4 +125,51 @@ func TestNoLikeOrMessageIsLostWhileTheBrokerIsDown(t *testing.T) {
 		exps = append(exps, userCounts("", fan.ID, 1, 0))
 	}
 	settleAfterOutage(t, "like counters after the outage", exps...)
+}
+
+// TestCallsGivenUpOnDoNotCrashTheSidecar has many callers give up on their
+// calls through the gateway's sidecar after a moment, most of them while
+// the call is in flight. A Dapr 1.16 sidecar whose caller cancels an
+// invocation in flight may crash when the answer arrives
+// (dapr/dapr#10371); the platform's client never cancels one, so the
+// sidecar must still be the same process, and answer, afterwards.
+func TestCallsGivenUpOnDoNotCrashTheSidecar(t *testing.T) {
+	a := signUp(t, "impatient")
+	gw := mesh.App("gateway")
+	sc, err := sidecar.Connect(context.Background(), config.Sidecar{
+		HTTPPort: gw.DaprHTTPPort, GRPCPort: gw.DaprGRPCPort,
+		APIToken: mesh.DaprAPIToken(), WaitTimeout: 30 * time.Second,
+	}, propagation.TraceContext{})
+	require.NoError(t, err)
+	defer sc.Close()
+	users := user.NewClient(sc)
+	before := mesh.Processes()["gateway.daprd"]
+
+	var wg sync.WaitGroup
+	var given, answered atomic.Int64
+	stop := time.Now().Add(3 * time.Second)
+	for w := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; time.Now().Before(stop); n++ {
+				ctx, cancel := context.WithTimeout(context.Background(),
+					time.Duration(200+(w*37+n*53)%4800)*time.Microsecond)
+				if _, err := users.Batch(ctx, []int64{a.ID}); err != nil {
+					given.Add(1)
+				} else {
+					answered.Add(1)
+				}
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("%d calls given up on, %d answered in time", given.Load(), answered.Load())
+	require.Positive(t, given.Load(), "some calls must be given up on for the test to mean anything")
+
+	found, err := users.Batch(context.Background(), []int64{a.ID})
+	require.NoError(t, err, "the sidecar still answers")
+	require.Len(t, found, 1)
+	require.Equal(t, before, mesh.Processes()["gateway.daprd"], "the gateway's sidecar is the same process")
 }

@@ -432,6 +432,23 @@ func TestLargeUploadStreamsThroughAndSeeks(t *testing.T) {
 		require.Equal(t, want[rg[0]:rg[1]+1], body, "range %v", rg)
 	}
 
+	// Players drop downloads when they seek: the sidecars must survive it,
+	// and the next download must work.
+	gatewaySidecar := mesh.Processes()["gateway.daprd"]
+	for i := range 12 {
+		req, err := http.NewRequest(http.MethodGet, play, nil)
+		require.NoError(t, err)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_, err = io.ReadFull(resp.Body, make([]byte, (i%4+1)*chunk/2))
+		require.NoError(t, err)
+		resp.Body.Close()
+	}
+	resp, body = fetch(t, http.MethodGet, play, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, sha256.Sum256(want), sha256.Sum256(body), "a whole download after the dropped ones")
+	require.Equal(t, gatewaySidecar, mesh.Processes()["gateway.daprd"], "the gateway's sidecar is the same process")
+
 	r = ok(t, upload(t, nil, nil, textPart("token", a.Token), textPart("title", "streamed"),
 		filePart(clips.Padded(clips.MOV, 12<<20))))
 	resp, body = fetch(t, http.MethodGet, r.Str("video.play_url"), map[string]string{"Range": "bytes=-4"})

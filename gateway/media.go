@@ -171,11 +171,20 @@ func (w *windows) open() error {
 	return nil
 }
 
-// Close implements io.Closer.
+// Close implements io.Closer. A client that goes away in the middle of a
+// window (a player seeking) leaves the window's answer half read; cutting
+// it off may crash the sidecar that streams it (dapr/dapr#10371), so the
+// rest of the window, at most mediaWindow bytes, is read in the background
+// before the call is let go.
 func (w *windows) Close() error {
-	if w.cur != nil {
-		_ = w.cur.Close()
-	}
-	w.cancel()
+	cur, cancel := w.cur, w.cancel
+	w.cur = nil
+	go func() {
+		defer cancel()
+		if cur != nil {
+			_, _ = io.Copy(io.Discard, cur)
+			_ = cur.Close()
+		}
+	}()
 	return nil
 }

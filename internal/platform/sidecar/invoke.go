@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"time"
 
 	"go.opentelemetry.io/otel/propagation"
 
@@ -62,7 +63,7 @@ func (s *Sidecar) InvokeStream(ctx context.Context, appID, method, path, content
 	}
 	s.propagator.Inject(ctx, propagation.HeaderCarrier(req.Header))
 
-	resp, err := s.http.Do(req)
+	resp, err := s.send(ctx, req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("invoke %s %s: %w", appID, path,
@@ -101,6 +102,74 @@ func (s *Sidecar) InvokeStream(ctx context.Context, appID, method, path, content
 		return fmt.Errorf("decode %s answer: %w", appID, err)
 	}
 	return nil
+}
+
+// abandonGrace is how long past the caller's deadline an abandoned call
+// may still run before its connection to the sidecar is cut.
+const abandonGrace = time.Minute
+
+// maxDrain bounds how much of an abandoned call's answer is read.
+const maxDrain = 16 << 20
+
+// send sends req to the sidecar without ever cancelling it while the
+// sidecar works on it: a Dapr 1.16 sidecar whose caller goes away in the
+// middle of a service invocation may crash when the answer arrives
+// (dapr/dapr#10371). The request runs under a context of its own; when ctx
+// is done first, send returns ctx's error at once and leaves the call to
+// finish in the background, bounded by the sidecar's own timeouts and by
+// abandonGrace past ctx's deadline, its answer read and dropped.
+func (s *Sidecar) send(ctx context.Context, req *http.Request) (*http.Response, error) {
+	var (
+		detached context.Context
+		cancel   context.CancelFunc
+	)
+	if d, ok := ctx.Deadline(); ok {
+		detached, cancel = context.WithDeadline(context.WithoutCancel(ctx), d.Add(abandonGrace))
+	} else {
+		detached, cancel = context.WithCancel(context.WithoutCancel(ctx))
+	}
+	type result struct {
+		resp *http.Response
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := s.http.Do(req.WithContext(detached)) //nolint:bodyclose // closed by the receiver
+		done <- result{resp, err}
+	}()
+
+	select {
+	case r := <-done:
+		if r.err != nil {
+			cancel()
+			return nil, r.err
+		}
+		r.resp.Body = cancelOnClose{ReadCloser: r.resp.Body, cancel: cancel}
+		return r.resp, nil
+	case <-ctx.Done():
+		go func() {
+			defer cancel()
+			if r := <-done; r.err == nil {
+				_, _ = io.Copy(io.Discard, io.LimitReader(r.resp.Body, maxDrain))
+				_ = r.resp.Body.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
+}
+
+// cancelOnClose is an answer's body that releases the call's context when
+// closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+// Close implements io.Closer.
+func (b cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 // decodeFailure turns a non-2xx answer into an error. The target app's own
