@@ -22,7 +22,8 @@ type Plan struct {
 	Workers int
 	// Requests caps the total number of calls; zero means no cap.
 	Requests int
-	// Duration caps the run's length; it must be set.
+	// Duration bounds when calls may start; those in flight then finish.
+	// It must be set.
 	Duration time.Duration
 }
 
@@ -45,8 +46,11 @@ func Run(ctx context.Context, plan Plan, fn func(ctx context.Context, worker, n 
 	if plan.Workers <= 0 {
 		plan.Workers = 1
 	}
-	ctx, cancel := context.WithTimeout(ctx, plan.Duration)
-	defer cancel()
+	// Calls are not cut off when the time is up: each worker stops starting
+	// new ones, and those in flight finish and count. Cancelling a service
+	// invocation while its sidecar streams the answer crashes Dapr 1.16's
+	// sidecar (dapr/dapr#10371), and a cut-off call measures nothing.
+	deadline := time.Now().Add(plan.Duration)
 
 	var (
 		next     atomic.Int64
@@ -62,7 +66,7 @@ func Run(ctx context.Context, plan Plan, fn func(ctx context.Context, worker, n 
 		go func() {
 			defer wg.Done()
 			local := make([]time.Duration, 0, 256)
-			for ctx.Err() == nil {
+			for ctx.Err() == nil && time.Now().Before(deadline) {
 				n := int(next.Add(1)) - 1
 				if plan.Requests > 0 && n >= plan.Requests {
 					break
