@@ -26,7 +26,7 @@ cd "$root"
 
 dapr_version=1.16.0
 cache=${DOUVO_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/douvo}
-key=$(cat tools/runtime/go.mod tools/runtime/go.sum tools/runtime/cmd/daprd/main.go \
+key=$(cat tools/runtime/go.mod tools/runtime/go.sum tools/runtime/cmd/daprd/*.go \
   tools/cli/go.mod tools/cli/go.sum tools/broker/go.mod tools/broker/go.sum \
   tools/broker/main.go deploy/local/toolchain.sh | sha256sum | cut -c1-16)
 dir="$cache/toolchain-$dapr_version-$key"

@@ -8,9 +8,14 @@
 // metrics also listen on loopback only, unless the command line says
 // otherwise: upstream binds them to every interface, and the Dapr CLI's run
 // file cannot pass those two flags.
+//
+// Before the runtime starts, it switches the SQLite databases of its
+// state.sqlite components to WAL mode, so that several instances of one app
+// can open a shared database at once (see prepareSQLite).
 package main
 
 import (
+	"fmt"
 	"os"
 	"slices"
 	"strings"
@@ -29,6 +34,10 @@ func main() {
 		os.Args = withDefaults(os.Args,
 			"--dapr-internal-grpc-listen-address", "127.0.0.1",
 			"--metrics-listen-address", "127.0.0.1")
+	}
+	if err := prepareSQLite(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "daprd:", err)
+		os.Exit(1)
 	}
 	app.Run()
 }
