@@ -41,6 +41,7 @@ test: toolchain build ## Run every test against a real mesh (PROFILE=local|redis
 	@deploy/local/servers.sh install $(PROFILE)
 	DOUVO_TOOLCHAIN="$$(deploy/local/toolchain.sh)" DOUVO_PROFILE=$(PROFILE) \
 	  $(GO) test -count=1 -timeout 45m ./...
+	cd tools/runtime && $(GO) test -count=1 -tags stablecomponents ./cmd/daprd
 
 .PHONY: bench-chat
 bench-chat: toolchain ## Benchmark chat sends, polls and pushes through the gateway.
