@@ -132,7 +132,8 @@ func TestNoLikeOrMessageIsLostWhileTheBrokerIsDown(t *testing.T) {
 // the call is in flight. A Dapr 1.16 sidecar whose caller cancels an
 // invocation in flight may crash when the answer arrives
 // (dapr/dapr#10371); the platform's client never cancels one, so the
-// sidecar must still be the same process, and answer, afterwards.
+// sidecar must still be the same process, and answer, afterwards. With a
+// client that cancelled such calls, about one run in two crashed it.
 func TestCallsGivenUpOnDoNotCrashTheSidecar(t *testing.T) {
 	a := signUp(t, "impatient")
 	gw := mesh.App("gateway")
@@ -145,6 +146,15 @@ func TestCallsGivenUpOnDoNotCrashTheSidecar(t *testing.T) {
 	users := user.NewClient(sc)
 	before := mesh.Processes()["gateway.daprd"]
 
+	// Callers give up around the time answers come: some before the call
+	// reaches the service, some while the answer is on its way back.
+	var typical time.Duration
+	for range 20 {
+		start := time.Now()
+		_, err := users.Batch(context.Background(), []int64{a.ID})
+		require.NoError(t, err)
+		typical = max(typical, time.Since(start))
+	}
 	var wg sync.WaitGroup
 	var given, answered atomic.Int64
 	stop := time.Now().Add(3 * time.Second)
@@ -154,7 +164,7 @@ func TestCallsGivenUpOnDoNotCrashTheSidecar(t *testing.T) {
 			defer wg.Done()
 			for n := 0; time.Now().Before(stop); n++ {
 				ctx, cancel := context.WithTimeout(context.Background(),
-					time.Duration(200+(w*37+n*53)%4800)*time.Microsecond)
+					typical*time.Duration(20+(w*37+n*53)%140)/100)
 				if _, err := users.Batch(ctx, []int64{a.ID}); err != nil {
 					given.Add(1)
 				} else {
@@ -168,8 +178,18 @@ func TestCallsGivenUpOnDoNotCrashTheSidecar(t *testing.T) {
 	t.Logf("%d calls given up on, %d answered in time", given.Load(), answered.Load())
 	require.Positive(t, given.Load(), "some calls must be given up on for the test to mean anything")
 
-	found, err := users.Batch(context.Background(), []int64{a.ID})
-	require.NoError(t, err, "the sidecar still answers")
-	require.Len(t, found, 1)
+	// The calls given up on finish in the background, thousands of them at
+	// once: the user service may fall behind, and the gateway's circuit
+	// breaker open for a while. Once they are done, calls succeed again.
+	streak := 0
+	require.Eventually(t, func() bool {
+		found, err := users.Batch(context.Background(), []int64{a.ID})
+		if err != nil || len(found) != 1 {
+			streak = 0
+			return false
+		}
+		streak++
+		return streak >= 10
+	}, time.Minute, 100*time.Millisecond, "the sidecar answers again")
 	require.Equal(t, before, mesh.Processes()["gateway.daprd"], "the gateway's sidecar is the same process")
 }
